@@ -1,0 +1,18 @@
+"""build_app(args): the application graph `serve run`/`serve deploy` and the CLI use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.serve import Application
+
+from deployments.config import AppArgs
+from deployments.ingress import Ingress
+
+
+def build_app(args: dict[str, Any] | AppArgs) -> Application:
+    parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
+    handles: dict[str, Any] = {}
+    ingress = Ingress.options(**parsed.ingress.serve_options())  # type: ignore[attr-defined]
+    app: Application = ingress.bind(parsed.app_name, parsed.settings, handles)
+    return app

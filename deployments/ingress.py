@@ -1,0 +1,53 @@
+"""The Ingress deployment: hosts the FastAPI app built by lmwebui.api.create_app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ray import serve
+
+from lmwebui.api import create_app
+from lmwebui.api.services import Runtime
+from lmwebui.logging_setup import configure_logging
+from lmwebui.ratelimit import LocalLimiterBackend, RayLimiterBackend
+from lmwebui.settings import load_settings
+from lmwebui.system.cluster import Probe, RayCluster
+
+logger = logging.getLogger("lmwebui.ingress")
+
+
+@serve.deployment(name="Ingress")
+@serve.ingress()
+class Ingress:
+    """Stateless; any number of replicas. Handles to model deployments are injected."""
+
+    def __init__(
+        self,
+        app_name: str,
+        settings_overrides: dict[str, Any],
+        handles: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = load_settings(**settings_overrides)
+        configure_logging(self.settings.log_level)
+        self.handles = handles or {}
+        probes: dict[str, Probe] = {
+            name: self._probe(handle) for name, handle in self.handles.items()
+        }
+        backend = RayLimiterBackend if self.settings.rate_limits.shared else LocalLimiterBackend
+        runtime = Runtime(
+            cluster=RayCluster(app_name, probes),
+            limiter_backend=backend,
+            extras={"handles": self.handles},
+        )
+        self._app = create_app(self.settings, runtime)
+
+    @staticmethod
+    def _probe(handle: Any) -> Probe:
+        async def probe() -> bool:
+            return bool(await handle.ready.remote())
+
+        return probe
+
+    def __serve_build_asgi_app__(self) -> Any:
+        return self._app

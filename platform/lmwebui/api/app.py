@@ -1,0 +1,83 @@
+"""create_app(): the FastAPI app. Everything stateful is built in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from lmwebui import __version__
+from lmwebui.api.middleware import RequestIdMiddleware
+from lmwebui.api.routers import auth, system
+from lmwebui.api.services import Runtime, Services
+from lmwebui.auth.service import AuthService
+from lmwebui.auth.tokens import TokenCodec
+from lmwebui.db import Database
+from lmwebui.errors import register_error_handlers
+from lmwebui.ratelimit import RateLimiter
+from lmwebui.secrets_store import load_secrets
+from lmwebui.settings import Settings
+
+logger = logging.getLogger("lmwebui.api")
+
+
+async def build_services(settings: Settings, runtime: Runtime) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(settings)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    codec = TokenCodec(
+        secrets.jwt_secret,
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+    )
+    auth_service = AuthService(
+        db,
+        codec,
+        admin_emails=settings.admin_emails,
+        allow_registration=settings.allow_registration,
+    )
+    rl = settings.rate_limits
+    limiter = RateLimiter(
+        runtime.limiter_backend(),
+        {"auth": rl.auth, "chat": rl.chat, "upload": rl.upload},
+        enabled=rl.enabled,
+    )
+    return Services(
+        settings=settings,
+        secrets=secrets,
+        db=db,
+        auth=auth_service,
+        limiter=limiter,
+        runtime=runtime,
+        extras=dict(runtime.extras),
+    )
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings, runtime)
+        app.state.services = services
+        logger.info("lmwebui API ready (db=%s)", services.db.kind)
+        try:
+            yield
+        finally:
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="LM WebUI API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    register_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(auth.router)
+    return app

@@ -1,0 +1,80 @@
+"""Every Annotated[..., Depends(...)] shortcut of the API lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
+
+from lmwebui.api.services import Services
+from lmwebui.auth.service import CurrentUser
+from lmwebui.errors import AuthRequired, PermissionDenied
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    services: Services = conn.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def bearer_or_cookie(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return conn.cookies.get("access_token")
+
+
+async def current_user(conn: HTTPConnection, services: ServicesDep) -> CurrentUser:
+    token = bearer_or_cookie(conn)
+    if not token:
+        raise AuthRequired("Authentication required")
+    user = await services.auth.authenticate(token)
+    conn.scope.setdefault("state", {})["user_id"] = user.id
+    return user
+
+
+CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
+
+
+async def admin_user(user: CurrentUserDep) -> CurrentUser:
+    if not user.is_admin:
+        raise PermissionDenied("Administrator role required")
+    return user
+
+
+AdminUserDep = Annotated[CurrentUser, Depends(admin_user)]
+
+
+def client_address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
+
+
+def rate_limited(scope: str, *, per_user: bool) -> Callable[..., Awaitable[None]]:
+    """A dependency counting one hit against ``scope``, keyed by user or client address."""
+
+    if per_user:
+
+        async def by_user(response: Response, services: ServicesDep, user: CurrentUserDep) -> None:
+            result = await services.limiter.check(scope, f"user:{user.id}")
+            if result is not None:
+                response.headers.update(result.headers())
+
+        return by_user
+
+    async def by_address(request: Request, response: Response, services: ServicesDep) -> None:
+        result = await services.limiter.check(scope, f"ip:{client_address(request)}")
+        if result is not None:
+            response.headers.update(result.headers())
+
+    return by_address
+
+
+AuthRateLimit = Depends(rate_limited("auth", per_user=False))
+ChatRateLimit = Depends(rate_limited("chat", per_user=True))
+UploadRateLimit = Depends(rate_limited("upload", per_user=True))

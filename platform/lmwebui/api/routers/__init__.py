@@ -1,0 +1,1 @@
+"""Thin routers: decorators, a service call, response shaping."""

@@ -1,0 +1,37 @@
+"""The services one app instance runs on, built in the lifespan and held on app.state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lmwebui.auth.service import AuthService
+from lmwebui.db import Database
+from lmwebui.ratelimit import RateLimiter
+from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
+from lmwebui.secrets_store import Secrets
+from lmwebui.settings import Settings
+from lmwebui.system.cluster import ClusterView, LocalCluster
+
+
+@dataclass
+class Runtime:
+    """What the hosting process injects: local (tests, uvicorn) or Ray Serve handles."""
+
+    cluster: ClusterView = field(default_factory=LocalCluster)
+    limiter_backend: Callable[[], LimiterBackend] = LocalLimiterBackend
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    secrets: Secrets
+    db: Database
+    auth: AuthService
+    limiter: RateLimiter
+    runtime: Runtime
+    started_at: float = field(default_factory=time.time)
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Authentication: argon2 passwords, JWT access/refresh tokens, rotating sessions."""

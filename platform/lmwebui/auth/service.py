@@ -1,0 +1,179 @@
+"""Register, login, refresh (rotation with reuse detection), logout, current user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lmwebui.auth.passwords import Passwords
+from lmwebui.auth.tokens import TokenClaims, TokenCodec
+from lmwebui.db import AuthSession, Database, RefreshToken, User
+from lmwebui.errors import Conflict, InvalidCredentials, InvalidToken, PermissionDenied
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    email: str
+    role: str
+    session_id: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "email": self.email, "role": self.role}
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    access_expires_in: int
+    refresh_expires_in: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuthService:
+    def __init__(
+        self,
+        db: Database,
+        codec: TokenCodec,
+        *,
+        admin_emails: list[str],
+        allow_registration: bool,
+    ) -> None:
+        self.db = db
+        self.codec = codec
+        self.passwords = Passwords()
+        self.admin_emails = {e.lower() for e in admin_emails}
+        self.allow_registration = allow_registration
+
+    async def register(self, email: str, password: str) -> int:
+        if not self.allow_registration:
+            raise PermissionDenied("Registration is disabled on this server")
+        email = email.lower()
+        password_hash = await self.passwords.hash(password)
+        async with self.db.session() as s:
+            if await s.scalar(select(User.id).where(User.email == email)) is not None:
+                raise Conflict("A user with this email already exists")
+            first = (await s.scalar(select(func.count()).select_from(User))) == 0
+            role = "admin" if first or email in self.admin_emails else "user"
+            user = User(email=email, password_hash=password_hash, role=role, created_at=_now())
+            s.add(user)
+            try:
+                await s.commit()
+            except IntegrityError:
+                await s.rollback()
+                raise Conflict("A user with this email already exists") from None
+            return user.id
+
+    async def login(self, email: str, password: str) -> tuple[CurrentUser, IssuedTokens]:
+        async with self.db.session() as s:
+            user = await s.scalar(select(User).where(User.email == email.lower()))
+            ok = await self.passwords.verify(user.password_hash if user else None, password)
+            if user is None or not ok:
+                raise InvalidCredentials("Invalid email or password")
+            session = AuthSession(id=str(uuid.uuid4()), user_id=user.id, created_at=_now())
+            s.add(session)
+            await s.flush()
+            tokens = self._issue(s, user=user, session_id=session.id)
+            await s.commit()
+            return CurrentUser(user.id, user.email, user.role, session.id), tokens
+
+    def _issue(self, s: AsyncSession, *, user: User, session_id: str) -> IssuedTokens:
+        access, _ = self.codec.issue(
+            "access", user_id=user.id, session_id=session_id, role=user.role
+        )
+        refresh, claims = self.codec.issue(
+            "refresh", user_id=user.id, session_id=session_id, role=user.role
+        )
+        s.add(
+            RefreshToken(
+                jti=claims.jti,
+                session_id=session_id,
+                issued_at=_now(),
+                expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+            )
+        )
+        return IssuedTokens(access, refresh, self.codec.access_ttl_s, self.codec.refresh_ttl_s)
+
+    async def refresh(self, refresh_token: str) -> tuple[CurrentUser, IssuedTokens]:
+        claims = self.codec.decode(refresh_token, "refresh")
+        async with self.db.session() as s:
+            row = await s.execute(
+                select(RefreshToken, AuthSession, User)
+                .join(AuthSession, RefreshToken.session_id == AuthSession.id)
+                .join(User, AuthSession.user_id == User.id)
+                .where(RefreshToken.jti == claims.jti)
+            )
+            found = row.first()
+            if found is None:
+                raise InvalidToken("Refresh token is not recognised")
+            _token, session, user = found
+            if session.revoked_at is not None:
+                raise InvalidToken("Session has been revoked")
+            # Atomic claim of the token: only one concurrent refresh may rotate it.
+            claimed = await s.execute(
+                update(RefreshToken)
+                .where(RefreshToken.jti == claims.jti, RefreshToken.used_at.is_(None))
+                .values(used_at=_now())
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                # Reuse of a rotated token: assume theft, revoke the whole family.
+                await s.execute(
+                    update(AuthSession)
+                    .where(AuthSession.id == session.id)
+                    .values(revoked_at=_now())
+                )
+                await s.commit()
+                raise InvalidToken("Refresh token reuse detected; session revoked")
+            tokens = self._issue(s, user=user, session_id=session.id)
+            await s.commit()
+            return CurrentUser(user.id, user.email, user.role, session.id), tokens
+
+    async def logout(self, session_id: str) -> None:
+        async with self.db.session() as s:
+            await s.execute(
+                update(AuthSession)
+                .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+            await s.commit()
+
+    async def session_id_of_refresh(self, refresh_token: str) -> str | None:
+        try:
+            return self.codec.decode(refresh_token, "refresh").session_id
+        except InvalidToken:
+            return None
+
+    async def authenticate(self, access_token: str) -> CurrentUser:
+        claims: TokenClaims = self.codec.decode(access_token, "access")
+        async with self.db.session() as s:
+            row = await s.execute(
+                select(User.id, User.email, User.role, AuthSession.revoked_at)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
+            )
+            found = row.first()
+        if found is None:
+            raise InvalidToken("User or session no longer exists")
+        if found.revoked_at is not None:
+            raise InvalidToken("Session has been revoked")
+        return CurrentUser(found.id, found.email, found.role, claims.session_id)
+
+    async def delete_user(self, user_id: int) -> None:
+        async with self.db.session() as s:
+            user = await s.get(User, user_id)
+            if user is not None:
+                await s.delete(user)
+                await s.commit()

@@ -1,0 +1,137 @@
+"""`lmwebui` command line: serve (start or join Ray, deploy the app, block)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from lmwebui.settings import Settings, describe_validation_error, load_settings
+
+APP_NAME = "lmwebui"
+
+
+def _fail(message: str) -> int:
+    print(f"lmwebui: {message}", file=sys.stderr)
+    return 2
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["http_host"] = args.host
+    if args.port:
+        overrides["http_port"] = args.port
+    return load_settings(**overrides)
+
+
+def _ray_env(settings: Settings) -> None:
+    """Environment Ray reads when it starts; set before ray.init."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
+    # Workers must see the same settings as this process (relative paths resolved here).
+    os.environ["LMWEBUI_DATA_DIR"] = str(settings.data_dir)
+
+
+def app_args_from_settings(settings: Settings) -> dict[str, Any]:
+    """Non-secret settings the replicas must agree on; secrets stay in env/data dir."""
+    overrides = settings.model_dump(
+        mode="json", exclude={"jwt_secret", "fernet_key", "ray_address"}
+    )
+    overrides["chat"].pop("openai_api_key", None)
+    return {
+        "app_name": APP_NAME,
+        "settings": overrides,
+        "ingress": {"num_replicas": settings.ingress_replicas, "max_ongoing_requests": 256},
+    }
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    try:
+        settings = _load(args)
+        from lmwebui.secrets_store import load_secrets
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        load_secrets(settings)  # generate once here, before replicas race for it
+    except Exception as exc:
+        return _fail(describe_validation_error(exc))
+
+    _ray_env(settings)
+    import ray
+    from deployments.app import build_app
+    from ray import serve
+
+    address = settings.ray_address or os.environ.get("RAY_ADDRESS")
+    started_ray = address is None
+    init_kwargs: dict[str, Any] = {"namespace": APP_NAME, "log_to_driver": True}
+    if started_ray:
+        init_kwargs.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+    else:
+        init_kwargs["address"] = address
+    ray.init(**init_kwargs)
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+        serve.run(
+            build_app(app_args_from_settings(settings)),
+            name=APP_NAME,
+            route_prefix="/",
+            blocking=False,
+        )
+        print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
+        while not stop.is_set():
+            stop.wait(1.0)
+    finally:
+        print("lmwebui: shutting down", flush=True)
+        _shutdown(started_ray)
+    return 0
+
+
+def _shutdown(started_ray: bool, timeout_s: float = 20.0) -> None:
+    """Stop Serve, then Ray. Bounded: a Ray already half-killed (a signal sent to the whole
+    process group reaches the raylet too) must not hang the exit."""
+    import ray
+    from ray import serve
+
+    def _stop_serve() -> None:
+        try:
+            if started_ray:
+                serve.shutdown()
+            else:
+                serve.delete(APP_NAME)
+        except Exception as exc:  # Ray may already be gone
+            print(f"lmwebui: serve shutdown: {exc}", file=sys.stderr)
+
+    worker = threading.Thread(target=_stop_serve, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        print("lmwebui: serve did not stop in time; stopping Ray", file=sys.stderr)
+    ray.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lmwebui", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_p = sub.add_parser("serve", help="start (or join) Ray and serve the platform")
+    serve_p.add_argument("--host", help="override LMWEBUI_HTTP_HOST")
+    serve_p.add_argument("--port", type=int, help="override LMWEBUI_HTTP_PORT")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

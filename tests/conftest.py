@@ -1,0 +1,94 @@
+"""Shared fixtures: settings on a temp data dir, the in-process app, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lmwebui.api import create_app
+from lmwebui.api.services import Runtime
+from lmwebui.settings import Settings
+from tests.pg import PgServer, pg_bin, start_postgres
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    if pg_bin() is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL binaries are required under CI (CI=true)")
+        pytest.skip("PostgreSQL binaries (initdb/pg_ctl) not installed: PostgreSQL run skipped")
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Persistence tests run against both backends."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name}")
+    return server.url(name)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    overrides.setdefault("data_dir", tmp_path / "data")
+    return Settings(**overrides)
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_factory(tmp_path: Path) -> Iterator[ClientFactory]:
+    """Build in-process clients; each is entered (lifespan run) and closed at teardown."""
+    opened: list[TestClient] = []
+
+    def factory(runtime: Runtime | None = None, **overrides: Any) -> TestClient:
+        settings = make_settings(tmp_path, **overrides)
+        client = TestClient(create_app(settings, runtime), raise_server_exceptions=False)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield factory
+    for c in reversed(opened):
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(client_factory: ClientFactory, database_url: str) -> TestClient:
+    """The app on SQLite and on PostgreSQL, rate limits off (they have their own tests)."""
+    return client_factory(database_url=database_url, rate_limits={"enabled": False})
+
+
+def register_and_login(
+    client: TestClient, email: str = "user@example.com", password: str = "password123"
+) -> dict[str, Any]:
+    r = client.post("/api/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["error_code"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["timestamp"].endswith("Z")
+    return body
