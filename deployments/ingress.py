@@ -39,6 +39,7 @@ class Ingress:
             cluster=RayCluster(app_name, probes),
             limiter_backend=backend,
             extras={"handles": self.handles},
+            replica_id=serve.get_replica_context().replica_id.unique_id,
         )
         self._app = create_app(self.settings, runtime)
 

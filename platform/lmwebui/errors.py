@@ -120,11 +120,13 @@ def error_body(detail: str, error_code: str, **extra: Any) -> dict[str, Any]:
     return {"detail": detail, "error_code": error_code, "timestamp": utc_timestamp(), **extra}
 
 
-def error_response(exc: AppError) -> JSONResponse:
+def error_response(exc: AppError, request: Request | None = None) -> JSONResponse:
+    headers = dict(getattr(request.state, "rate_limit_headers", None) or {}) if request else {}
+    headers.update(exc.headers or {})
     return JSONResponse(
         error_body(exc.detail, exc.error_code, **exc.extra),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers or None,
     )
 
 
@@ -136,9 +138,9 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 def register_error_handlers(app: FastAPI) -> None:
     """Every handler of the app's error contract, registered in one place."""
 
-    async def app_error(_: Request, exc: Exception) -> JSONResponse:
+    async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return error_response(exc)
+        return error_response(exc, request)
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

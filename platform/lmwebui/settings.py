@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool = Field(False, description="Set the Secure flag on auth cookies.")
     allow_registration: bool = Field(True, description="Allow open registration.")
-    admin_emails: list[str] = Field(
+    admin_emails: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="E-mails that get the admin role on registration."
     )
     ingress_replicas: int = Field(1, ge=1, description="Ingress deployment replicas.")

@@ -76,7 +76,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, served_by=runtime.replica_id)
     register_error_handlers(app)
     app.include_router(system.router)
     app.include_router(auth.router)

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from lmwebui.api.services import Services
 from lmwebui.auth.service import CurrentUser
 from lmwebui.errors import AuthRequired, PermissionDenied
+from lmwebui.ratelimit import RateLimitResult
 
 
 def get_services(conn: HTTPConnection) -> Services:
@@ -55,6 +56,14 @@ def client_address(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
+def _attach(request: Request, response: Response, result: RateLimitResult | None) -> None:
+    """Headers go on the success response and, via request.state, on error responses."""
+    if result is not None:
+        headers = result.headers()
+        response.headers.update(headers)
+        request.state.rate_limit_headers = headers
+
+
 def rate_limited(scope: str, *, per_user: bool) -> Callable[..., Awaitable[None]]:
     """A dependency counting one hit against ``scope``, keyed by user or client address."""
 
@@ -69,8 +78,7 @@ def rate_limited(scope: str, *, per_user: bool) -> Callable[..., Awaitable[None]
 
     async def by_address(request: Request, response: Response, services: ServicesDep) -> None:
         result = await services.limiter.check(scope, f"ip:{client_address(request)}")
-        if result is not None:
-            response.headers.update(result.headers())
+        _attach(request, response, result)
 
     return by_address
 

@@ -23,6 +23,7 @@ class Runtime:
     cluster: ClusterView = field(default_factory=LocalCluster)
     limiter_backend: Callable[[], LimiterBackend] = LocalLimiterBackend
     extras: dict[str, Any] = field(default_factory=dict)
+    replica_id: str | None = None
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""The real Serve app on a local Ray, through the Serve HTTP proxy."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+def test_health_and_auth_through_serve(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        assert c.get("/health").json()["status"] == "healthy"
+        health = c.get("/api/health").json()
+        assert health["ready"] is True and health["progress"] == 100
+        r = c.post("/api/auth/register", json={"email": "s@example.com", "password": "password1"})
+        assert r.status_code == 201
+        r = c.post("/api/auth/login", json={"email": "s@example.com", "password": "password1"})
+        assert r.status_code == 200
+        assert c.get("/api/auth/me").json()["email"] == "s@example.com"  # cookie auth
+        info = c.get("/api/system/info").json()
+        ray_info = info["ray"]
+        assert ray_info["connected"] is True and ray_info["cpus"] > 0
+        assert ray_info["nodes"][0]["alive"] is True
+        assert ray_info["deployments"]["Ingress"]["replicas"] == 2
+        assert info["database"]["type"] == "sqlite"
+        r = c.post("/api/auth/refresh")
+        assert r.status_code == 200
+        assert c.post("/api/auth/logout").status_code == 200
+        missing = c.get("/api/nope")
+        assert missing.status_code == 404 and missing.json()["error_code"] == "NOT_FOUND"
+
+
+def test_two_ingress_replicas_share_rate_limit_state(live_server: LiveServer) -> None:
+    served_by: set[str] = set()
+    codes = []
+    body = {"email": "limit@example.com", "password": "password1"}
+    # fresh connection per request so the proxy spreads requests over both replicas
+    for _ in range(14):
+        r = httpx.post(
+            f"{live_server.url}/api/auth/login",
+            json=body,
+            timeout=30,
+            headers={"X-Forwarded-For": "ignored"},
+        )
+        codes.append(r.status_code)
+        if r.status_code != 429:
+            served_by.add(r.headers["x-served-by"])
+    # 10/minute per client address, counted once across both replicas
+    assert codes.count(401) + codes.count(200) <= 10
+    assert codes[-1] == 429
+    assert len(served_by) == 2, "both replicas served requests"

@@ -1,0 +1,82 @@
+"""Run `lmwebui serve` as a subprocess, exactly as a user (or the black-box suite) does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+LMWEBUI = Path(sys.executable).parent / "lmwebui"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    proc: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+    log: Path
+
+    def stop(self, timeout: float = 90) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                raise
+        return int(self.proc.returncode)
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+
+def start_server(
+    data_dir: Path, env: dict[str, str] | None = None, ready_timeout: float = 300
+) -> LiveServer:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"serve-{port}.log"
+    full_env = {
+        **os.environ,
+        "LMWEBUI_HTTP_PORT": str(port),
+        "LMWEBUI_DATA_DIR": str(data_dir),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        **(env or {}),
+    }
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(LMWEBUI), "serve"],
+            env=full_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+    server = LiveServer(proc, f"http://127.0.0.1:{port}", data_dir, log)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lmwebui serve exited {proc.returncode}:\n{server.tail()}")
+        try:
+            r = httpx.get(f"{server.url}/api/health", timeout=5)
+            if r.status_code == 200 and r.json().get("ready"):
+                return server
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    server.stop()
+    raise RuntimeError(f"lmwebui serve not ready in {ready_timeout}s:\n{server.tail()}")
