@@ -62,8 +62,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
     _ray_env(settings)
     import ray
-    from deployments.app import build_app
     from ray import serve
+
+    from deployments.app import build_app
 
     address = settings.ray_address or os.environ.get("RAY_ADDRESS")
     started_ray = address is None
