@@ -33,6 +33,9 @@ class DeploymentArgs(BaseModel):
     max_queued_requests: int = Field(
         256, ge=-1, description="Queued requests per caller before 503 (-1 = unbounded)."
     )
+    graceful_shutdown_timeout_s: float = Field(
+        5, ge=0, description="How long a stopping replica may finish in-flight requests."
+    )
 
     def serve_options(self) -> dict[str, Any]:
         actor: dict[str, Any] = {"num_cpus": self.num_cpus}
@@ -44,6 +47,8 @@ class DeploymentArgs(BaseModel):
             "ray_actor_options": actor,
             "max_ongoing_requests": self.max_ongoing_requests,
             "max_queued_requests": self.max_queued_requests,
+            "graceful_shutdown_timeout_s": self.graceful_shutdown_timeout_s,
+            "graceful_shutdown_wait_loop_s": min(2.0, self.graceful_shutdown_timeout_s),
         }
         if self.num_replicas is not None or self.autoscaling is None:
             opts["num_replicas"] = self.num_replicas or 1
@@ -63,4 +68,8 @@ class AppArgs(BaseModel):
     ingress: DeploymentArgs = Field(
         default_factory=lambda: DeploymentArgs(max_ongoing_requests=256),
         description="The FastAPI ingress deployment.",
+    )
+    chat_gguf: DeploymentArgs | None = Field(
+        default_factory=lambda: DeploymentArgs(max_ongoing_requests=64, max_queued_requests=256),
+        description="The llama.cpp chat deployment (None: not deployed).",
     )

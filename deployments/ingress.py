@@ -9,6 +9,8 @@ from ray import serve
 
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.remote import HandleChatEngine
 from lmwebui.logging_setup import configure_logging
 from lmwebui.ratelimit import LocalLimiterBackend, RayLimiterBackend
 from lmwebui.settings import load_settings
@@ -35,9 +37,13 @@ class Ingress:
             name: self._probe(handle) for name, handle in self.handles.items()
         }
         backend = RayLimiterBackend if self.settings.rate_limits.shared else LocalLimiterBackend
+        engines: dict[str, ChatEngine] = {}
+        if "ChatGGUF" in self.handles:
+            engines["gguf"] = HandleChatEngine(self.handles["ChatGGUF"], multiplexed=True)
         runtime = Runtime(
             cluster=RayCluster(app_name, probes),
             limiter_backend=backend,
+            chat_engines=lambda _settings: engines,
             extras={"handles": self.handles},
             replica_id=serve.get_replica_context().replica_id.unique_id,
         )

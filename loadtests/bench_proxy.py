@@ -24,8 +24,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import Result, run  # noqa: E402
-from tests.live import free_port, start_server  # noqa: E402
+from loadtests.httpbench import Result, run
+from tests.live import free_port, start_server
 
 ENDPOINTS = ["/health", "/api/auth/me"]
 
@@ -40,14 +40,18 @@ def login(base: str) -> dict[str, str]:
 
 def start_uvicorn(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "LMWEBUI_DATA_DIR": str(data_dir),
-           "LMWEBUI_RATE_LIMITS__SHARED": "false", "LMWEBUI_RATE_LIMITS__ENABLED": "false"}
+    env = {
+        **os.environ,
+        "LMWEBUI_DATA_DIR": str(data_dir),
+        "LMWEBUI_RATE_LIMITS__SHARED": "false",
+        "LMWEBUI_RATE_LIMITS__ENABLED": "false",
+    }
     code = (
         "import uvicorn; from lmwebui.api import create_app; from lmwebui.settings import "
         "load_settings; uvicorn.run(create_app(load_settings()), host='127.0.0.1', "
         f"port={port}, log_level='warning')"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -122,8 +126,10 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
-    for label, env in (("serve default proxy", {"LMWEBUI_SERVE_FAST_PATH": "false"}),
-                       ("serve fast path", {"LMWEBUI_SERVE_FAST_PATH": "true"})):
+    for label, env in (
+        ("serve default proxy", {"LMWEBUI_SERVE_FAST_PATH": "false"}),
+        ("serve fast path", {"LMWEBUI_SERVE_FAST_PATH": "true"}),
+    ):
         if ("serve" if "default" in label else "fast") not in only:
             continue
         server = start_server(tmp / label.replace(" ", "-"), env=env)

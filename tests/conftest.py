@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.settings import Settings
+from tests.chat_fixtures import chat_app_client
 from tests.pg import PgServer, pg_bin, start_postgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -92,3 +93,9 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["detail"], str) and body["detail"]
     assert body["timestamp"].endswith("Z")
     return body
+
+
+@pytest.fixture(scope="module")
+def chat_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The in-process app with the real GGUF engine; the model loads once per module."""
+    yield from chat_app_client(tmp_path_factory.mktemp("chat"))

@@ -113,7 +113,7 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shutdown(started_ray: bool, timeout_s: float = 20.0) -> None:
+def _shutdown(started_ray: bool, timeout_s: float = 45.0) -> None:
     """Stop Serve, then Ray. Bounded: a Ray already half-killed (a signal sent to the whole
     process group reaches the raylet too) must not hang the exit."""
     import ray

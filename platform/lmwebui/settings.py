@@ -44,10 +44,16 @@ class ChatSettings(BaseSettings):
     default_model: str = Field(
         "gemma3-270m-q4_k_m.gguf", description="Model used when a request names none."
     )
-    n_slots: int = Field(4, ge=1, le=64, description="Parallel sequences per GGUF replica.")
+    n_slots: int = Field(16, ge=1, le=64, description="Parallel sequences per GGUF replica.")
     n_ctx_per_slot: int = Field(4096, ge=256, description="Context tokens per sequence.")
     n_threads: int | None = Field(None, description="llama.cpp threads (None = all cores).")
     n_gpu_layers: int = Field(0, description="Layers offloaded to GPU (-1 = all).")
+    flash_attn: bool = Field(True, description="llama.cpp flash attention (faster batches).")
+    deterministic: bool = Field(
+        False,
+        description="Batch-invariant kernels: greedy output independent of batch shape and "
+        "KV reuse (about half the single-stream speed on CPU).",
+    )
     max_models_per_replica: int = Field(2, ge=1, description="GGUF files kept loaded per replica.")
     max_message_chars: int = Field(100_000, ge=1, description="Longest accepted user message.")
     max_tokens_limit: int = Field(8192, ge=1, description="Largest accepted max_tokens.")
@@ -56,6 +62,10 @@ class ChatSettings(BaseSettings):
     )
     openai_api_key: SecretStr | None = Field(None, description="Server-wide upstream API key.")
     openai_timeout_s: float = Field(60.0, gt=0, description="Upstream request timeout.")
+    vllm_base_url: str | None = Field(
+        None, description="OpenAI-compatible URL of the vLLM Serve app; enables provider vllm."
+    )
+    vllm_default_model: str | None = Field(None, description="Default model for provider vllm.")
 
 
 class Settings(BaseSettings):

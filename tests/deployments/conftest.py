@@ -9,13 +9,18 @@ import pytest
 
 from tests.live import LiveServer, start_server
 
+AUTH_LIMIT = "30/minute"  # every test in the session logs in from 127.0.0.1
+
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base: Path = tmp_path_factory.mktemp("live")
-    server = start_server(base / "data", env={"LMWEBUI_INGRESS_REPLICAS": "2"})
+    server = start_server(
+        base / "data",
+        env={"LMWEBUI_INGRESS_REPLICAS": "2", "LMWEBUI_RATE_LIMITS__AUTH": AUTH_LIMIT},
+    )
     try:
         yield server
     finally:
         code = server.stop()
-        assert code == 0, server.tail()
+        assert code == 0, f"lmwebui serve exited {code}:\n{server.tail()}"

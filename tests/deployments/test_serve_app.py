@@ -38,7 +38,7 @@ def test_two_ingress_replicas_share_rate_limit_state(live_server: LiveServer) ->
     codes = []
     body = {"email": "limit@example.com", "password": "password1"}
     # fresh connection per request so the proxy spreads requests over both replicas
-    for _ in range(14):
+    for _ in range(40):
         r = httpx.post(
             f"{live_server.url}/api/auth/login",
             json=body,
@@ -48,7 +48,8 @@ def test_two_ingress_replicas_share_rate_limit_state(live_server: LiveServer) ->
         codes.append(r.status_code)
         if r.status_code != 429:
             served_by.add(r.headers["x-served-by"])
-    # 10/minute per client address, counted once across both replicas
-    assert codes.count(401) + codes.count(200) <= 10
+    # 30/minute per client address, counted once across both replicas (per-process
+    # counters would allow up to 60 here)
+    assert codes.count(401) + codes.count(200) <= 30
     assert codes[-1] == 429
     assert len(served_by) == 2, "both replicas served requests"

@@ -10,10 +10,17 @@ from fastapi import FastAPI
 
 from lmwebui import __version__
 from lmwebui.api.middleware import RequestIdMiddleware
-from lmwebui.api.routers import auth, system
+from lmwebui.api.routers import auth, chat, conversations, keys, openai_compat, system
 from lmwebui.api.services import Runtime, Services
+from lmwebui.api.ws import chat as ws_chat
+from lmwebui.auth.api_keys import ApiKeyService
 from lmwebui.auth.service import AuthService
 from lmwebui.auth.tokens import TokenCodec
+from lmwebui.chat.conversations import ConversationStore
+from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
+from lmwebui.chat.provider_keys import ProviderKeyService
+from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
+from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
 from lmwebui.errors import register_error_handlers
 from lmwebui.ratelimit import RateLimiter
@@ -45,12 +52,34 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
         {"auth": rl.auth, "chat": rl.chat, "upload": rl.upload},
         enabled=rl.enabled,
     )
+    provider_keys = ProviderKeyService(db, secrets.fernet_key)
+    chat_cfg = settings.chat
+    engines = runtime.chat_engines(settings) if runtime.chat_engines else {}
+    if chat_cfg.vllm_base_url:
+        engines["vllm"] = OpenAIChatEngine(
+            chat_cfg.vllm_base_url, "none", chat_cfg.openai_timeout_s
+        )
+    openai_key = chat_cfg.openai_api_key.get_secret_value() if chat_cfg.openai_api_key else None
+    providers = ProviderRegistry(
+        engines,
+        OpenAIEngines(
+            chat_cfg.openai_base_url, openai_key, chat_cfg.openai_timeout_s, provider_keys.lookup
+        ),
+        {
+            "gguf": chat_cfg.default_model,
+            "openai": "gpt-4o-mini",
+            "vllm": chat_cfg.vllm_default_model or "",
+        },
+    )
     return Services(
         settings=settings,
         secrets=secrets,
         db=db,
         auth=auth_service,
         limiter=limiter,
+        chat=ChatService(providers, ConversationStore(db), chat_cfg),
+        api_keys=ApiKeyService(db),
+        provider_keys=provider_keys,
         runtime=runtime,
         extras=dict(runtime.extras),
     )
@@ -67,6 +96,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await services.chat.providers.close()
             await services.db.dispose()
 
     app = FastAPI(
@@ -79,5 +109,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware, served_by=runtime.replica_id)
     register_error_handlers(app)
     app.include_router(system.router)
-    app.include_router(auth.router)
+    for router in (
+        auth.router,
+        chat.router,
+        conversations.router,
+        keys.router,
+        openai_compat.router,
+        ws_chat.router,
+    ):
+        app.include_router(router)
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Response
 from starlette.requests import HTTPConnection
 
 from lmwebui.api.services import Services
+from lmwebui.auth.api_keys import looks_like_api_key
 from lmwebui.auth.service import CurrentUser
 from lmwebui.errors import AuthRequired, PermissionDenied
 from lmwebui.ratelimit import RateLimitResult
@@ -83,6 +84,26 @@ def rate_limited(scope: str, *, per_user: bool) -> Callable[..., Awaitable[None]
     return by_address
 
 
+async def api_user(conn: HTTPConnection, services: ServicesDep) -> CurrentUser:
+    """JWT (header or cookie) or a platform API key (``Authorization: Bearer lmw-…``)."""
+    token = bearer_or_cookie(conn)
+    if not token:
+        raise AuthRequired("Authentication required")
+    if looks_like_api_key(token):
+        return await services.api_keys.authenticate(token)
+    return await services.auth.authenticate(token)
+
+
+ApiUserDep = Annotated[CurrentUser, Depends(api_user)]
+
+
+async def v1_chat_limit(
+    request: Request, response: Response, services: ServicesDep, user: ApiUserDep
+) -> None:
+    _attach(request, response, await services.limiter.check("chat", f"user:{user.id}"))
+
+
 AuthRateLimit = Depends(rate_limited("auth", per_user=False))
+V1ChatRateLimit = Depends(v1_chat_limit)
 ChatRateLimit = Depends(rate_limited("chat", per_user=True))
 UploadRateLimit = Depends(rate_limited("upload", per_user=True))

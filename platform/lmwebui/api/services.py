@@ -7,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lmwebui.auth.api_keys import ApiKeyService
 from lmwebui.auth.service import AuthService
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.provider_keys import ProviderKeyService
+from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
@@ -22,6 +26,8 @@ class Runtime:
 
     cluster: ClusterView = field(default_factory=LocalCluster)
     limiter_backend: Callable[[], LimiterBackend] = LocalLimiterBackend
+    # provider name -> engine (e.g. {"gguf": HandleChatEngine(...)}); built at start-up
+    chat_engines: Callable[[Settings], dict[str, ChatEngine]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     replica_id: str | None = None
 
@@ -33,6 +39,9 @@ class Services:
     db: Database
     auth: AuthService
     limiter: RateLimiter
+    chat: ChatService
+    api_keys: ApiKeyService
+    provider_keys: ProviderKeyService
     runtime: Runtime
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)

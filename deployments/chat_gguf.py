@@ -1,0 +1,62 @@
+"""ChatGGUF deployment: batched llama.cpp engines, GGUF files multiplexed per replica."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import ray
+from ray import serve
+
+from lmwebui.chat.engines.local import engine_defaults
+from lmwebui.chat.protocol import ChatCompletionRequest
+from lmwebui.gguf.chat_engine import GGUFChatEngine
+from lmwebui.gguf.files import ensure_bundled_model, resolve_model_path
+from lmwebui.gguf.loaded import LoadedModel, load_model
+from lmwebui.logging_setup import configure_logging
+from lmwebui.settings import load_settings
+
+logger = logging.getLogger("lmwebui.deployments.chat_gguf")
+
+
+@serve.deployment(name="ChatGGUF")
+class ChatGGUF:
+    """Each replica keeps up to ``chat.max_models_per_replica`` GGUF files loaded (LRU,
+    through @serve.multiplexed, so requests for a model go to replicas that hold it)."""
+
+    async def __init__(self, settings_overrides: dict[str, Any]) -> None:  # type: ignore[misc]
+        settings = load_settings(**settings_overrides)
+        configure_logging(settings.log_level)
+        models_dir = settings.resolved_models_dir
+        await asyncio.to_thread(ensure_bundled_model, models_dir)
+        defaults = engine_defaults(settings)
+        if ray.get_gpu_ids() and defaults.n_gpu_layers == 0:
+            defaults.n_gpu_layers = -1  # a replica given a GPU offloads every layer
+
+        async def load(model_id: str) -> LoadedModel:
+            path = resolve_model_path(models_dir, model_id)
+            return await asyncio.to_thread(load_model, model_id, path, defaults)
+
+        self._get_model = serve.multiplexed(
+            max_num_models_per_replica=settings.chat.max_models_per_replica
+        )(load)
+        self.engine = GGUFChatEngine(models_dir, self._get_model, settings.chat.default_model)
+        # Load the default model now: the replica is ready only once it can answer.
+        await self._get_model(self.engine.resolve_name(None))
+
+    async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        req = ChatCompletionRequest.model_validate(request)
+        req = req.model_copy(update={"model": self.engine.resolve_name(req.model)})
+        async for chunk in self.engine.stream(req):
+            yield chunk.model_dump(mode="json", exclude_none=True)
+
+    async def models(self) -> list[dict[str, Any]]:
+        return [c.model_dump(mode="json") for c in await self.engine.models()]
+
+    async def ready(self) -> bool:
+        return True
+
+    async def stats(self) -> dict[str, dict[str, int | float]]:
+        return self.engine.stats()

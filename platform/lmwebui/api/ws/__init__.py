@@ -1,0 +1,1 @@
+"""WebSocket endpoints: one class per connection kind."""

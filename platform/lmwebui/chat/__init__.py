@@ -1,0 +1,1 @@
+"""Chat: the OpenAI-shaped internal protocol, engines, conversations, streaming events."""

@@ -1,0 +1,67 @@
+"""A ChatEngine that forwards to a Ray Serve deployment handle (ChatGGUF, ChatVLLM)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.errors import AppError, ServiceUnavailable
+
+
+def unwrap_ray_error(exc: BaseException) -> BaseException:
+    """A deployment's AppError arrives wrapped in RayTaskError: re-raise the original."""
+    from ray.exceptions import RayActorError, RayTaskError
+
+    if isinstance(exc, RayTaskError):
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, AppError):
+            return cause
+        if isinstance(cause, RayActorError):
+            exc = cause
+    if isinstance(exc, RayActorError):
+        return ServiceUnavailable("The model replica failed; retry the request")
+    name = type(exc).__name__
+    if name in {"BackPressureError", "DeploymentUnavailableError"}:
+        return ServiceUnavailable(
+            "The model is overloaded; retry shortly", headers={"Retry-After": "1"}
+        )
+    return exc
+
+
+class HandleChatEngine(ChatEngine):
+    """Calls ``stream``/``models``/``ready`` on a deployment; GGUF model ids multiplex."""
+
+    def __init__(self, handle: Any, *, multiplexed: bool) -> None:
+        self.handle = handle
+        self.multiplexed = multiplexed
+
+    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        opts: dict[str, Any] = {"stream": True}
+        if self.multiplexed and request.model:
+            opts["multiplexed_model_id"] = request.model
+        gen = self.handle.options(**opts).stream.remote(request.model_dump(mode="json"))
+        try:
+            async for item in gen:
+                yield ChatCompletionChunk.model_validate(item)
+        except AppError:
+            raise
+        except Exception as exc:
+            unwrapped = unwrap_ray_error(exc)
+            if unwrapped is exc:
+                raise
+            raise unwrapped from None
+        finally:
+            # Stops generation on the replica when our consumer goes away (cancel/disconnect).
+            gen.cancel()
+
+    async def models(self) -> list[ModelCard]:
+        try:
+            cards = await self.handle.models.remote()
+        except Exception as exc:
+            raise unwrap_ray_error(exc) from None
+        return [ModelCard.model_validate(c) for c in cards]
+
+    async def ready(self) -> bool:
+        return bool(await self.handle.ready.remote())

@@ -1,0 +1,109 @@
+"""Provider name → ChatEngine. Built once at start-up from what is configured and deployed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
+from lmwebui.chat.protocol import ModelCard
+from lmwebui.errors import ValidationFailed
+
+# (user id) -> (api key, base url) of the user's own upstream key, or None
+KeyLookup = Callable[[int, str], Awaitable[tuple[str, str | None] | None]]
+
+
+class OpenAIEngines:
+    """Upstream engines keyed by (base URL, key); the user's own key wins over the server's."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str | None,
+        timeout_s: float,
+        lookup: KeyLookup | None,
+        max_clients: int = 64,
+    ) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.lookup = lookup
+        self._clients: OrderedDict[str, OpenAIChatEngine] = OrderedDict()
+        self._max = max_clients
+
+    async def for_user(self, user_id: int) -> ChatEngine:
+        own = await self.lookup(user_id, "openai") if self.lookup else None
+        key, base = own if own else (self.api_key, self.base_url)
+        if own and own[1] is None:
+            base = self.base_url
+        if not key:
+            raise ValidationFailed(
+                "Provider 'openai' has no API key: set one with PUT /api/providers/openai/key "
+                "or configure LMWEBUI_CHAT__OPENAI_API_KEY"
+            )
+        cache_key = hashlib.sha256(f"{base}\0{key}".encode()).hexdigest()
+        engine = self._clients.get(cache_key)
+        if engine is None:
+            engine = OpenAIChatEngine(base, key, self.timeout_s)
+            self._clients[cache_key] = engine
+            while len(self._clients) > self._max:
+                _, old = self._clients.popitem(last=False)
+                await old.close()
+        self._clients.move_to_end(cache_key)
+        return engine
+
+    async def close(self) -> None:
+        for engine in self._clients.values():
+            await engine.close()
+        self._clients.clear()
+
+
+class ProviderRegistry:
+    def __init__(
+        self,
+        engines: dict[str, ChatEngine],
+        openai: OpenAIEngines | None,
+        default_models: dict[str, str],
+    ) -> None:
+        self.engines = engines
+        self.openai = openai
+        self.default_models = default_models
+
+    def available(self) -> list[str]:
+        names = list(self.engines)
+        if self.openai is not None:
+            names.append("openai")
+        return names
+
+    async def engine_for(self, provider: str, user_id: int) -> ChatEngine:
+        if provider == "openai" and self.openai is not None:
+            return await self.openai.for_user(user_id)
+        engine = self.engines.get(provider)
+        if engine is None:
+            raise ValidationFailed(
+                f"Provider '{provider}' is not enabled on this server "
+                f"(enabled: {', '.join(self.available())})"
+            )
+        return engine
+
+    def model_for(self, provider: str, model: str | None) -> str:
+        if model:
+            return model
+        default = self.default_models.get(provider)
+        if not default:
+            raise ValidationFailed(f"Provider '{provider}' needs a model name")
+        return default
+
+    async def all_models(self) -> list[ModelCard]:
+        cards: list[ModelCard] = []
+        for engine in self.engines.values():
+            cards.extend(await engine.models())
+        return cards
+
+    async def close(self) -> None:
+        for engine in self.engines.values():
+            await engine.close()
+        if self.openai is not None:
+            await self.openai.close()

@@ -1,0 +1,154 @@
+"""GGUFChatEngine: the ChatEngine over batched llama.cpp models from the models directory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.protocol import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    ChunkChoice,
+    ChunkDelta,
+    ModelCard,
+    Usage,
+    completion_id,
+    now,
+)
+from lmwebui.errors import ValidationFailed
+from lmwebui.gguf.engine import GenerationChunk, GenerationResult, PromptTooLongError
+from lmwebui.gguf.engine import SamplingParams as EngineSampling
+from lmwebui.gguf.files import list_gguf_files
+from lmwebui.gguf.loaded import LoadedModel
+
+DEFAULT_MAX_TOKENS = 512
+ModelGetter = Callable[[str], Awaitable[LoadedModel]]
+
+
+class PromptTooLong(ValidationFailed):
+    """The newest message alone does not fit the model's context window."""
+
+
+def fit_messages(
+    model: LoadedModel, messages: list[ChatMessage], reserve: int
+) -> tuple[list[int], list[str], bool]:
+    """Tokenize the conversation, dropping the oldest turns until it fits the context.
+
+    System messages and the newest message are always kept. Returns (tokens, stop strings,
+    whether anything was dropped).
+    """
+    budget = model.engine.n_ctx_per_slot - reserve
+    system = [m for m in messages if m.role == "system"]
+    turns = [m for m in messages if m.role != "system"]
+    dropped = False
+    while True:
+        prompt = model.formatter(system + turns)
+        tokens = model.engine.tokenize(prompt.text, add_bos=prompt.add_bos, special=True)
+        if len(tokens) <= budget:
+            return tokens, list(prompt.stop), dropped
+        if len(turns) <= 1:
+            raise PromptTooLong(
+                f"Message is too long for the model's context window: {len(tokens)} tokens, "
+                f"limit {budget} (context {model.engine.n_ctx_per_slot}, "
+                f"{reserve} reserved for the answer)"
+            )
+        turns = turns[1:]
+        dropped = True
+
+
+class GGUFChatEngine(ChatEngine):
+    def __init__(self, models_dir: Path, get_model: ModelGetter, default_model: str) -> None:
+        self.models_dir = models_dir
+        self._get_model = self._tracking(get_model)
+        self.default_model = default_model
+        self._loaded: dict[str, LoadedModel] = {}
+
+    def _tracking(self, get_model: ModelGetter) -> ModelGetter:
+        async def get(name: str) -> LoadedModel:
+            model = await get_model(name)
+            self._loaded[name] = model
+            return model
+
+        return get
+
+    def stats(self) -> dict[str, dict[str, int | float]]:
+        """Engine counters of every model loaded on this replica."""
+        for name in [n for n, m in self._loaded.items() if m.closed]:
+            del self._loaded[name]
+        return {name: model.engine.stats() for name, model in self._loaded.items()}
+
+    def resolve_name(self, name: str | None) -> str:
+        """Canonical model id: the file name (``x`` and ``x.gguf`` are one model)."""
+        name = self.default_model if not name or name == "default" else name
+        return name if name.endswith(".gguf") else f"{name}.gguf"
+
+    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        name = self.resolve_name(request.model)
+        model = await self._get_model(name)
+        ctx = model.engine.n_ctx_per_slot
+        wanted = request.max_tokens or DEFAULT_MAX_TOKENS
+        reserve = min(wanted, max(ctx // 2, 1))
+        tokens, stops, _ = await asyncio.to_thread(
+            fit_messages, model, list(request.messages), reserve
+        )
+        max_tokens = max(1, min(wanted, ctx - len(tokens) - 1))
+        params = EngineSampling(
+            temperature=request.temperature,
+            top_p=request.top_p,
+            max_tokens=max_tokens,
+            seed=request.seed,
+            stop=tuple(dict.fromkeys([*stops, *request.stop_list()])),
+        )
+        cid, created = completion_id(), now()
+
+        def chunk(
+            content: str | None,
+            finish: str | None = None,
+            usage: Usage | None = None,
+            role: str | None = None,
+        ) -> ChatCompletionChunk:
+            return ChatCompletionChunk(
+                id=cid,
+                created=created,
+                model=name,
+                choices=[
+                    ChunkChoice(delta=ChunkDelta(role=role, content=content), finish_reason=finish)
+                ],
+                usage=usage,
+            )
+
+        yield chunk("", role="assistant")
+        try:
+            async for item in model.engine.generate(tokens, params):
+                if isinstance(item, GenerationChunk):
+                    if item.text:
+                        yield chunk(item.text)
+                elif isinstance(item, GenerationResult):
+                    usage = Usage(
+                        prompt_tokens=item.prompt_tokens,
+                        completion_tokens=item.completion_tokens,
+                        total_tokens=item.prompt_tokens + item.completion_tokens,
+                        prompt_tokens_details={"cached_tokens": item.cached_tokens},
+                    )
+                    yield chunk(None, finish=item.finish_reason, usage=usage)
+        except PromptTooLongError as exc:
+            raise PromptTooLong(str(exc)) from exc
+
+    async def models(self) -> list[ModelCard]:
+        files = await asyncio.to_thread(list_gguf_files, self.models_dir)
+        return [
+            ModelCard(
+                id=p.name,
+                created=int(p.stat().st_mtime),
+                provider="gguf",
+                metadata={"size_bytes": p.stat().st_size},
+            )
+            for p in files
+        ]
+
+    async def warmup(self) -> None:
+        """Load the default model so the first request does not pay for it."""
+        await self._get_model(self.default_model)

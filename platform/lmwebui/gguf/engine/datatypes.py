@@ -1,0 +1,105 @@
+"""Public value types of the batched GGUF engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FINISH_STOP = "stop"
+FINISH_LENGTH = "length"
+FINISH_CANCELLED = "cancelled"
+
+
+class EngineError(RuntimeError):
+    """Base class for runtime failures of the engine (not caller mistakes)."""
+
+
+class EngineClosedError(EngineError):
+    """The engine was closed before (or while) the request ran."""
+
+
+class DecodeError(EngineError):
+    """``llama_decode`` failed for a batch this request was part of."""
+
+
+class PromptTooLongError(ValueError):
+    """The prompt does not fit into one slot's context (needs room for >= 1 new token)."""
+
+    def __init__(self, n_prompt: int, n_ctx_per_slot: int) -> None:
+        super().__init__(
+            f"prompt has {n_prompt} tokens but a slot holds {n_ctx_per_slot} "
+            f"(at most {n_ctx_per_slot - 1} prompt tokens)"
+        )
+        self.n_prompt = n_prompt
+        self.n_ctx_per_slot = n_ctx_per_slot
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.7  # 0 => greedy
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    max_tokens: int = 256
+    seed: int | None = None
+    # Text-level stop strings; a partial stop string is never leaked into the output.
+    stop: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be >= 1")
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top_p must be in (0, 1]")
+        if self.min_p < 0 or self.min_p > 1:
+            raise ValueError("min_p must be in [0, 1]")
+        if self.repeat_penalty <= 0:
+            raise ValueError("repeat_penalty must be > 0")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise ValueError("seed must fit into 32 bits")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    model_path: str
+    n_slots: int = 4  # parallel sequences per replica
+    n_ctx_per_slot: int = 4096  # context per sequence (one KV stream per slot)
+    n_threads: int | None = None  # None => os.cpu_count()
+    n_gpu_layers: int = 0
+    n_batch: int = 512  # max real tokens per decode step
+    prefill_chunk: int = 256  # max prompt tokens of ONE sequence per decode step
+    flash_attn: bool = False
+    # --- extensions (not in the original interface sketch) ---
+    # Batch-invariant numerics: the tokens a sequence gets do not depend on what else is in
+    # the batch (see scheduler.py for what this changes and what it costs).
+    deterministic: bool = False
+    verbose: bool = False  # let llama.cpp log to stderr
+
+    def validate(self) -> None:
+        if self.n_slots < 1:
+            raise ValueError("n_slots must be >= 1")
+        if self.n_ctx_per_slot < 2:
+            raise ValueError("n_ctx_per_slot must be >= 2")
+        if self.n_batch < 1 or self.prefill_chunk < 1:
+            raise ValueError("n_batch and prefill_chunk must be >= 1")
+        if self.n_threads is not None and self.n_threads < 1:
+            raise ValueError("n_threads must be >= 1")
+
+
+@dataclass
+class GenerationChunk:
+    """Streamed piece of output (one sampled token)."""
+
+    text: str  # new text; UTF-8 safe (never half a character); may be ""
+    token_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class GenerationResult:
+    """Last item of every stream."""
+
+    finish_reason: str  # "stop" | "length" | "cancelled"
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int  # prompt tokens whose KV was reused (not re-evaluated)

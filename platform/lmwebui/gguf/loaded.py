@@ -1,0 +1,123 @@
+"""A loaded GGUF model (engine + chat format) and an LRU pool of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lmwebui.errors import AppError
+from lmwebui.gguf.chat_format import Formatter, build_formatter
+from lmwebui.gguf.engine import BatchedEngine, EngineConfig
+from lmwebui.gguf.files import is_gguf
+
+logger = logging.getLogger("lmwebui.gguf")
+
+
+class ModelLoadFailed(AppError):
+    status_code = 400
+    error_code = "MODEL_INVALID"
+
+
+@dataclass
+class EngineDefaults:
+    n_slots: int = 4
+    n_ctx_per_slot: int = 4096
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    flash_attn: bool = True
+    deterministic: bool = False
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    path: Path
+    engine: BatchedEngine
+    formatter: Formatter
+    metadata: dict[str, str] = field(default_factory=dict)
+    closed: bool = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.engine.close()
+            logger.info("unloaded model %s", self.name)
+
+    # Ray Serve's multiplexing calls __del__ when it evicts a model.
+    def __del__(self) -> None:
+        self.close()
+
+
+def load_model(name: str, path: Path, defaults: EngineDefaults) -> LoadedModel:
+    """Blocking: load the GGUF and build its chat formatter."""
+    if not is_gguf(path):
+        raise ModelLoadFailed(f"Model file '{name}' is not a valid GGUF file")
+    try:
+        engine = BatchedEngine(
+            EngineConfig(
+                model_path=str(path),
+                n_slots=defaults.n_slots,
+                n_ctx_per_slot=defaults.n_ctx_per_slot,
+                n_threads=defaults.n_threads,
+                n_gpu_layers=defaults.n_gpu_layers,
+                flash_attn=defaults.flash_attn,
+                deterministic=defaults.deterministic,
+            )
+        )
+    except Exception as exc:
+        raise ModelLoadFailed(f"Model file '{name}' could not be loaded: {exc}") from exc
+    metadata = engine.metadata
+    bos = _special_text(engine, metadata.get("tokenizer.ggml.bos_token_id"))
+    eos = _special_text(engine, metadata.get("tokenizer.ggml.eos_token_id"))
+    formatter = build_formatter(metadata, bos, eos)
+    logger.info("loaded model %s (%s)", name, metadata.get("general.architecture", "?"))
+    return LoadedModel(name, path, engine, formatter, metadata)
+
+
+def _special_text(engine: BatchedEngine, token_id: str | None) -> str:
+    if token_id is None or not token_id.lstrip("-").isdigit() or int(token_id) < 0:
+        return ""
+    return engine.detokenize([int(token_id)], special=True)
+
+
+class ModelPool:
+    """Keeps up to ``max_models`` loaded; evicts the least recently used."""
+
+    def __init__(self, loader: Callable[[str], Awaitable[LoadedModel]], max_models: int) -> None:
+        self._loader = loader
+        self._max = max_models
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, name: str) -> LoadedModel:
+        if name in self._models:
+            self._models.move_to_end(name)
+            return self._models[name]
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if name in self._models:
+                return self._models[name]
+            while len(self._models) >= self._max:
+                _, evicted = self._models.popitem(last=False)
+                evicted.close()
+            model = await self._loader(name)
+            self._models[name] = model
+            return model
+
+    def loaded(self) -> list[str]:
+        return list(self._models)
+
+    def unload(self, name: str) -> bool:
+        model = self._models.pop(name, None)
+        if model is None:
+            return False
+        model.close()
+        return True
+
+    def close(self) -> None:
+        for name in list(self._models):
+            self.unload(name)
