@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install serve test lint typecheck pytest bench clean
+.PHONY: install sysdeps serve observe test lint typecheck pytest loadtest clean
 
 # pip keeps built wheels in its cache (~/.cache/pip/wheels): llama-cpp-python compiles
 # once (about 10 minutes on 2 cores); later installs reuse the wheel.
@@ -21,8 +21,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# System packages the tests use: Prometheus (+ promtool) for the observability tests.
+# PostgreSQL binaries come with the machine image. Only attempted as root with apt.
+sysdeps:
+	@if ! command -v prometheus >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus) >/dev/null || echo "prometheus install failed"; \
+	  else echo "prometheus not installed: observability tests will be skipped"; fi; fi
+
 serve: install
 	$(BIN)/lmwebui serve
+
+observe: install sysdeps
+	$(BIN)/lmwebui observe
 
 lint: install
 	$(BIN)/ruff check platform deployments tests loadtests
@@ -31,13 +43,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install sysdeps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-test: install
+test: install sysdeps
 	$(BIN)/ruff check platform deployments tests loadtests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+loadtest: install
+	$(BIN)/python loadtests/run_locust.py --users $${USERS:-20} --time $${TIME:-60s} \
+	  --ingress-replicas $${INGRESS:-1}
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

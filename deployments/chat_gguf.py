@@ -10,12 +10,16 @@ from typing import Any
 import ray
 from ray import serve
 
+from deployments.model_unload import unload_multiplexed
+from lmwebui.chat.coalesce import coalesce
 from lmwebui.chat.engines.local import engine_defaults
 from lmwebui.chat.protocol import ChatCompletionRequest
+from lmwebui.errors import ModelNotFound
 from lmwebui.gguf.chat_engine import GGUFChatEngine
 from lmwebui.gguf.files import ensure_bundled_model, resolve_model_path
 from lmwebui.gguf.loaded import LoadedModel, load_model
 from lmwebui.logging_setup import configure_logging
+from lmwebui.metrics import RayMetrics, set_metrics
 from lmwebui.settings import load_settings
 
 logger = logging.getLogger("lmwebui.deployments.chat_gguf")
@@ -29,6 +33,7 @@ class ChatGGUF:
     async def __init__(self, settings_overrides: dict[str, Any]) -> None:  # type: ignore[misc]
         settings = load_settings(**settings_overrides)
         configure_logging(settings.log_level)
+        set_metrics(RayMetrics())
         models_dir = settings.resolved_models_dir
         await asyncio.to_thread(ensure_bundled_model, models_dir)
         defaults = engine_defaults(settings)
@@ -37,7 +42,11 @@ class ChatGGUF:
 
         async def load(model_id: str) -> LoadedModel:
             path = resolve_model_path(models_dir, model_id)
-            return await asyncio.to_thread(load_model, model_id, path, defaults)
+            model = await asyncio.to_thread(load_model, model_id, path, defaults)
+            if not path.exists():  # deleted while loading (a delete hides the file first)
+                await asyncio.to_thread(model.close)
+                raise ModelNotFound(f"Model '{model_id}' not found")
+            return model
 
         self._get_model = serve.multiplexed(
             max_num_models_per_replica=settings.chat.max_models_per_replica
@@ -45,18 +54,29 @@ class ChatGGUF:
         self.engine = GGUFChatEngine(models_dir, self._get_model, settings.chat.default_model)
         # Load the default model now: the replica is ready only once it can answer.
         await self._get_model(self.engine.resolve_name(None))
+        self._gauges = asyncio.get_running_loop().create_task(self._export_gauges())
 
-    async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _export_gauges(self) -> None:
+        while True:
+            self.engine.export_gauges()
+            await asyncio.sleep(5)
+
+    async def stream(self, request: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yields lists of chunks: the backlog since the last item (see chat/coalesce.py)."""
         req = ChatCompletionRequest.model_validate(request)
         req = req.model_copy(update={"model": self.engine.resolve_name(req.model)})
-        async for chunk in self.engine.stream(req):
-            yield chunk.model_dump(mode="json", exclude_none=True)
+        async for batch in coalesce(self.engine.stream(req)):
+            yield [chunk.model_dump(mode="json", exclude_none=True) for chunk in batch]
 
     async def models(self) -> list[dict[str, Any]]:
         return [c.model_dump(mode="json") for c in await self.engine.models()]
 
     async def ready(self) -> bool:
         return True
+
+    async def unload(self, model_id: str) -> bool:
+        """Drop a model from this replica (called on every replica before a delete)."""
+        return await unload_multiplexed(self._get_model, self.engine.resolve_name(model_id))
 
     async def stats(self) -> dict[str, dict[str, int | float]]:
         return self.engine.stats()

@@ -33,6 +33,12 @@ class DeploymentArgs(BaseModel):
     max_queued_requests: int = Field(
         256, ge=-1, description="Queued requests per caller before 503 (-1 = unbounded)."
     )
+    request_router: str | None = Field(
+        None, description="Import path of a Serve RequestRouter class for this deployment."
+    )
+    request_router_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Arguments for the router's initialize_state."
+    )
     graceful_shutdown_timeout_s: float = Field(
         5, ge=0, description="How long a stopping replica may finish in-flight requests."
     )
@@ -50,6 +56,13 @@ class DeploymentArgs(BaseModel):
             "graceful_shutdown_timeout_s": self.graceful_shutdown_timeout_s,
             "graceful_shutdown_wait_loop_s": min(2.0, self.graceful_shutdown_timeout_s),
         }
+        if self.request_router:
+            from ray.serve.config import RequestRouterConfig
+
+            opts["request_router_config"] = RequestRouterConfig(
+                request_router_class=self.request_router,  # type: ignore[arg-type]
+                request_router_kwargs=self.request_router_kwargs,
+            )
         if self.num_replicas is not None or self.autoscaling is None:
             opts["num_replicas"] = self.num_replicas or 1
         else:
@@ -72,4 +85,16 @@ class AppArgs(BaseModel):
     chat_gguf: DeploymentArgs | None = Field(
         default_factory=lambda: DeploymentArgs(max_ongoing_requests=64, max_queued_requests=256),
         description="The llama.cpp chat deployment (None: not deployed).",
+    )
+    embedder: DeploymentArgs | None = Field(
+        default_factory=lambda: DeploymentArgs(max_ongoing_requests=128, max_queued_requests=512),
+        description="The embedding deployment (None, or rag.enabled false: RAG off).",
+    )
+    documents: DeploymentArgs | None = Field(
+        default_factory=lambda: DeploymentArgs(max_ongoing_requests=2, max_queued_requests=32),
+        description="Document conversion + OCR; CPU-heavy, so few requests per replica.",
+    )
+    retriever: DeploymentArgs | None = Field(
+        default_factory=lambda: DeploymentArgs(max_ongoing_requests=64, max_queued_requests=512),
+        description="The vector-store owner (exactly one replica with a Milvus Lite file).",
     )

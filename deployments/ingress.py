@@ -7,11 +7,17 @@ from typing import Any
 
 from ray import serve
 
+from deployments.download_manager import RayDownloads
+from deployments.model_unload import broadcast_unloader
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.engines.remote import HandleChatEngine
+from lmwebui.gguf.compat import RayNodes
+from lmwebui.gguf.runtime import GGUFRuntime
 from lmwebui.logging_setup import configure_logging
+from lmwebui.metrics import RayMetrics, set_metrics
+from lmwebui.rag.remote import rag_runtime
 from lmwebui.ratelimit import LocalLimiterBackend, RayLimiterBackend
 from lmwebui.settings import load_settings
 from lmwebui.system.cluster import Probe, RayCluster
@@ -32,6 +38,7 @@ class Ingress:
     ) -> None:
         self.settings = load_settings(**settings_overrides)
         configure_logging(self.settings.log_level)
+        set_metrics(RayMetrics())
         self.handles = handles or {}
         probes: dict[str, Probe] = {
             name: self._probe(handle) for name, handle in self.handles.items()
@@ -46,6 +53,16 @@ class Ingress:
             chat_engines=lambda _settings: engines,
             extras={"handles": self.handles},
             replica_id=serve.get_replica_context().replica_id.unique_id,
+            gguf=GGUFRuntime(
+                downloads=RayDownloads,
+                unloader=broadcast_unloader(
+                    self.handles["ChatGGUF"], self.settings.gguf.unload_timeout_s
+                )
+                if "ChatGGUF" in self.handles
+                else None,
+                nodes=RayNodes(),
+            ),
+            rag=rag_runtime(self.handles),
         )
         self._app = create_app(self.settings, runtime)
 

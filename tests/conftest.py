@@ -16,8 +16,11 @@ from lmwebui.api.services import Runtime
 from lmwebui.settings import Settings
 from tests.chat_fixtures import chat_app_client
 from tests.pg import PgServer, pg_bin, start_postgres
+from tests.rag_fixtures import RagWorkers, load_workers, rag_app_client
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# GGUF management fixtures (local hub, app clients): available to every test module.
+pytest_plugins = ["tests.gguf_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +102,17 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 def chat_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The in-process app with the real GGUF engine; the model loads once per module."""
     yield from chat_app_client(tmp_path_factory.mktemp("chat"))
+
+
+@pytest.fixture(scope="module")
+def rag_workers() -> RagWorkers:
+    """The real embedding model, docling and OCR, loaded once per module."""
+    return load_workers()
+
+
+@pytest.fixture(scope="module")
+def rag_client(
+    tmp_path_factory: pytest.TempPathFactory, rag_workers: RagWorkers
+) -> Iterator[TestClient]:
+    """The in-process app with RAG (its own Milvus Lite file), shared by a module."""
+    yield from rag_app_client(tmp_path_factory.mktemp("rag"), rag_workers)

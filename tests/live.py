@@ -55,6 +55,7 @@ def start_server(
         "LMWEBUI_HTTP_PORT": str(port),
         "LMWEBUI_DATA_DIR": str(data_dir),
         "HF_ENDPOINT": "http://127.0.0.1:9",
+        "LMWEBUI_METRICS_EXPORT_PORT": str(free_port()),
         **(env or {}),
     }
     with log.open("wb") as fh:

@@ -57,10 +57,32 @@ def app_args_from_settings(settings: Settings) -> dict[str, Any]:
         mode="json", exclude={"jwt_secret", "fernet_key", "ray_address"}
     )
     overrides["chat"].pop("openai_api_key", None)
+    overrides["rag"].pop("milvus_token", None)
+    chat = settings.chat
+    chat_gguf: dict[str, Any] = {
+        # every slot busy plus a queue of the same depth, then 503 (never an unbounded queue)
+        "max_ongoing_requests": chat.n_slots * 2,
+        "max_queued_requests": chat.n_slots * 8,
+    }
+    if chat.max_replicas and chat.max_replicas > chat.replicas:
+        chat_gguf["autoscaling"] = {
+            "min_replicas": chat.replicas,
+            "max_replicas": chat.max_replicas,
+            "target_ongoing_requests": chat.n_slots,
+        }
+    else:
+        chat_gguf["num_replicas"] = chat.replicas
+    if chat.affinity_routing:
+        chat_gguf["request_router"] = "deployments.routing:ConversationAffinityRouter"
+        chat_gguf["request_router_kwargs"] = {"saturated_at": chat.n_slots}
     return {
         "app_name": APP_NAME,
         "settings": overrides,
         "ingress": {"num_replicas": settings.ingress_replicas, "max_ongoing_requests": 256},
+        "chat_gguf": chat_gguf,
+        **(
+            {} if settings.rag.enabled else {"embedder": None, "documents": None, "retriever": None}
+        ),
     }
 
 
@@ -84,7 +106,11 @@ def serve_command(args: argparse.Namespace) -> int:
     started_ray = address is None
     init_kwargs: dict[str, Any] = {"namespace": APP_NAME, "log_to_driver": True}
     if started_ray:
-        init_kwargs.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        init_kwargs.update(
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            _metrics_export_port=settings.metrics_export_port or None,
+        )
     else:
         init_kwargs["address"] = address
     ray.init(**init_kwargs)
@@ -106,11 +132,32 @@ def serve_command(args: argparse.Namespace) -> int:
         )
         print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
         while not stop.is_set():
-            stop.wait(1.0)
+            _refresh_targets(settings)
+            stop.wait(10.0)
     finally:
         print("lmwebui: shutting down", flush=True)
         _shutdown(started_ray)
     return 0
+
+
+def _refresh_targets(settings: Settings) -> None:
+    """Keep the Prometheus scrape-target file current (nodes may join or leave)."""
+    from lmwebui.observe import write_targets
+
+    try:
+        write_targets(settings)
+    except Exception as exc:  # never let observability stop serving
+        print(f"lmwebui: could not write scrape targets: {exc}", file=sys.stderr)
+
+
+def observe_command(args: argparse.Namespace) -> int:
+    from lmwebui.observe import run_prometheus
+
+    try:
+        settings = load_settings()
+    except Exception as exc:
+        return _fail(describe_validation_error(exc))
+    return run_prometheus(settings, args.prometheus_port)
 
 
 def _shutdown(started_ray: bool, timeout_s: float = 45.0) -> None:
@@ -142,9 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     serve_p = sub.add_parser("serve", help="start (or join) Ray and serve the platform")
     serve_p.add_argument("--host", help="override LMWEBUI_HTTP_HOST")
     serve_p.add_argument("--port", type=int, help="override LMWEBUI_HTTP_PORT")
+    observe_p = sub.add_parser("observe", help="run Prometheus against a running platform")
+    observe_p.add_argument("--prometheus-port", type=int, default=9090)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
+    if args.command == "observe":
+        return observe_command(args)
     return 1
 
 

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lmwebui.metrics import get_metrics
+
 logger = logging.getLogger("lmwebui.errors")
 
 
@@ -68,6 +70,11 @@ class ModelNotFound(AppError):
     error_code = "MODEL_NOT_FOUND"
 
 
+class RequestTimeout(AppError):
+    status_code = 408
+    error_code = "REQUEST_TIMEOUT"
+
+
 class Conflict(AppError):
     status_code = 409
     error_code = "CONFLICT"
@@ -76,6 +83,16 @@ class Conflict(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     error_code = "PAYLOAD_TOO_LARGE"
+
+
+class InsufficientStorage(AppError):
+    status_code = 507
+    error_code = "INSUFFICIENT_STORAGE"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    error_code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class RateLimited(AppError):
@@ -106,7 +123,9 @@ _STATUS_CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
+    507: "INSUFFICIENT_STORAGE",
     503: "SERVICE_UNAVAILABLE",
 }
 
@@ -140,6 +159,8 @@ def register_error_handlers(app: FastAPI) -> None:
 
     async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
+        if exc.status_code == 401:
+            get_metrics().inc("lmwebui_auth_failures_total", tags={"reason": exc.error_code})
         return error_response(exc, request)
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -10,9 +10,21 @@ from fastapi import FastAPI
 
 from lmwebui import __version__
 from lmwebui.api.middleware import RequestIdMiddleware
-from lmwebui.api.routers import auth, chat, conversations, keys, openai_compat, system
+from lmwebui.api.routers import (
+    auth,
+    chat,
+    conversations,
+    embeddings,
+    gguf,
+    keys,
+    openai_compat,
+    system,
+    uploads,
+)
+from lmwebui.api.routers import rag as rag_router
 from lmwebui.api.services import Runtime, Services
 from lmwebui.api.ws import chat as ws_chat
+from lmwebui.api.ws import downloads as ws_downloads
 from lmwebui.auth.api_keys import ApiKeyService
 from lmwebui.auth.service import AuthService
 from lmwebui.auth.tokens import TokenCodec
@@ -23,6 +35,10 @@ from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
 from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
 from lmwebui.errors import register_error_handlers
+from lmwebui.gguf.management import GGUFService
+from lmwebui.rag.context import ChatRetrieval
+from lmwebui.rag.registry import DocumentRegistry
+from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.secrets_store import load_secrets
 from lmwebui.settings import Settings
@@ -71,17 +87,27 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
             "vllm": chat_cfg.vllm_default_model or "",
         },
     )
+    conversations = ConversationStore(db)
+    rag = (
+        RagService(runtime.rag(settings), DocumentRegistry(db), conversations, settings.rag)
+        if runtime.rag is not None and settings.rag.enabled
+        else None
+    )
     return Services(
         settings=settings,
         secrets=secrets,
         db=db,
         auth=auth_service,
         limiter=limiter,
-        chat=ChatService(providers, ConversationStore(db), chat_cfg),
+        chat=ChatService(
+            providers, conversations, chat_cfg, rag=ChatRetrieval(rag) if rag else None
+        ),
         api_keys=ApiKeyService(db),
         provider_keys=provider_keys,
         runtime=runtime,
+        gguf=GGUFService(settings, runtime.gguf),
         extras=dict(runtime.extras),
+        rag=rag,
     )
 
 
@@ -92,10 +118,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, runtime)
         app.state.services = services
+        if services.rag is not None:
+            services.rag.start()
         logger.info("lmwebui API ready (db=%s)", services.db.kind)
         try:
             yield
         finally:
+            if services.rag is not None:
+                await services.rag.stop()
+            await services.gguf.close()
             await services.chat.providers.close()
             await services.db.dispose()
 
@@ -116,6 +147,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         keys.router,
         openai_compat.router,
         ws_chat.router,
+        rag_router.router,
+        uploads.router,
+        embeddings.router,
+        gguf.router,
+        ws_downloads.router,
     ):
         app.include_router(router)
     return app

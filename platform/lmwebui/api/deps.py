@@ -11,7 +11,9 @@ from starlette.requests import HTTPConnection
 from lmwebui.api.services import Services
 from lmwebui.auth.api_keys import looks_like_api_key
 from lmwebui.auth.service import CurrentUser
-from lmwebui.errors import AuthRequired, PermissionDenied
+from lmwebui.errors import AuthRequired, PermissionDenied, ServiceUnavailable
+from lmwebui.gguf.management import GGUFService
+from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimitResult
 
 
@@ -107,3 +109,19 @@ AuthRateLimit = Depends(rate_limited("auth", per_user=False))
 V1ChatRateLimit = Depends(v1_chat_limit)
 ChatRateLimit = Depends(rate_limited("chat", per_user=True))
 UploadRateLimit = Depends(rate_limited("upload", per_user=True))
+
+
+def get_gguf(services: ServicesDep) -> GGUFService:
+    return services.gguf
+
+
+GGUFDep = Annotated[GGUFService, Depends(get_gguf)]
+
+
+def get_rag(services: ServicesDep) -> RagService:
+    if services.rag is None:
+        raise ServiceUnavailable("Document retrieval (RAG) is not enabled on this server")
+    return services.rag
+
+
+RagDep = Annotated[RagService, Depends(get_rag)]

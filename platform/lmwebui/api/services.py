@@ -13,6 +13,10 @@ from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.provider_keys import ProviderKeyService
 from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
+from lmwebui.gguf.management import GGUFService
+from lmwebui.gguf.runtime import GGUFRuntime
+from lmwebui.rag.backends import RagBackends
+from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
 from lmwebui.secrets_store import Secrets
@@ -30,6 +34,10 @@ class Runtime:
     chat_engines: Callable[[Settings], dict[str, ChatEngine]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     replica_id: str | None = None
+    # GGUF management: download manager, chat-replica unloader, node probe (None = local)
+    gguf: GGUFRuntime = field(default_factory=GGUFRuntime)
+    # RAG workers (embedder, documents, retriever): handles or in-process; None = RAG off
+    rag: Callable[[Settings], RagBackends] | None = None
 
 
 @dataclass
@@ -43,5 +51,7 @@ class Services:
     api_keys: ApiKeyService
     provider_keys: ProviderKeyService
     runtime: Runtime
+    gguf: GGUFService
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)
+    rag: RagService | None = None

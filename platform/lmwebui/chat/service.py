@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lmwebui.auth.service import CurrentUser
 from lmwebui.chat.conversations import ConversationStore, Turn, new_conversation_id
@@ -20,8 +22,12 @@ from lmwebui.chat.thinking import (
     split_steps,
     step_event_fields,
 )
-from lmwebui.errors import ValidationFailed
+from lmwebui.errors import ServiceUnavailable, ValidationFailed
+from lmwebui.metrics import get_metrics
 from lmwebui.settings import ChatSettings
+
+if TYPE_CHECKING:
+    from lmwebui.rag.context import ChatRetrieval
 
 Event = dict[str, Any]
 
@@ -67,11 +73,17 @@ class _Steps:
 
 class ChatService:
     def __init__(
-        self, providers: ProviderRegistry, store: ConversationStore, settings: ChatSettings
+        self,
+        providers: ProviderRegistry,
+        store: ConversationStore,
+        settings: ChatSettings,
+        rag: ChatRetrieval | None = None,
     ) -> None:
         self.providers = providers
         self.store = store
         self.settings = settings
+        self._active_streams: Counter[str] = Counter()
+        self.rag = rag
 
     def validate(self, req: ChatRequest) -> None:
         if len(req.message) > self.settings.max_message_chars:
@@ -84,18 +96,73 @@ class ChatService:
 
     async def events(self, user: CurrentUser, req: ChatRequest) -> AsyncIterator[Event]:
         """reasoning_step* token_update* final_answer. Nothing is persisted unless the turn
-        completes; closing the iterator early cancels generation."""
+        completes; closing the iterator early cancels generation. Instrumented here."""
+        metrics = get_metrics()
+        started = time.perf_counter()
+        first = last = 0.0
+        gaps: list[float] = []
+        outcome, model = "error", "unknown"
+        streams = self._active_streams
+        streams[req.provider] += 1
+        metrics.set(
+            "lmwebui_chat_active_streams", streams[req.provider], {"provider": req.provider}
+        )
+        try:
+            async for event in self._events(user, req):
+                if event["type"] == "token_update":
+                    now = time.perf_counter()
+                    if first:
+                        gaps.append(now - last)
+                    first = first or now
+                    last = now
+                elif event["type"] == "final_answer":
+                    outcome, model = "completed", str(event["model"])
+                    tags = {"provider": req.provider, "model": model}
+                    metrics.inc(
+                        "lmwebui_chat_tokens_total",
+                        event["prompt_tokens"],
+                        {**tags, "direction": "in"},
+                    )
+                    metrics.inc(
+                        "lmwebui_chat_tokens_total",
+                        event["completion_tokens"],
+                        {**tags, "direction": "out"},
+                    )
+                    if first:
+                        metrics.observe("lmwebui_chat_ttft_seconds", first - started, tags)
+                    for gap in gaps:
+                        metrics.observe("lmwebui_chat_inter_token_seconds", gap, tags)
+                yield event
+        except (GeneratorExit, asyncio.CancelledError):
+            outcome = "cancelled"
+            raise
+        finally:
+            streams[req.provider] -= 1
+            metrics.set(
+                "lmwebui_chat_active_streams", streams[req.provider], {"provider": req.provider}
+            )
+            metrics.inc(
+                "lmwebui_chat_requests_total",
+                tags={"provider": req.provider, "model": model, "outcome": outcome},
+            )
+
+    async def _events(self, user: CurrentUser, req: ChatRequest) -> AsyncIterator[Event]:
         started = time.perf_counter()
         self.validate(req)
         engine = await self.providers.engine_for(req.provider, user.id)
         model = self.providers.model_for(req.provider, req.model)
         history: list[ChatMessage] = []
+        # Known before generation: the affinity key that keeps a conversation on the replica
+        # holding its KV cache.
+        new_id = new_conversation_id()
+        affinity = req.conversation_id or new_id
         if req.conversation_id:
             history = await self.store.history(user.id, req.conversation_id)
         prefix = (
             [ChatMessage(role="system", content=req.system_prompt)] if req.system_prompt else []
         )
-        messages = [*prefix, *history, ChatMessage(role="user", content=req.message)]
+        prompt, citations = await self._rag_prompt(user, req, [*prefix, *history])
+        messages = [*prefix, *history, ChatMessage(role="user", content=prompt)]
         total = Usage()
         reasoning_steps: list[Event] = []
         raw_parts: list[str] = []
@@ -105,10 +172,10 @@ class ChatService:
             think_msgs = [
                 *prefix,
                 *history,
-                ChatMessage(role="user", content=f"{req.message}\n\n{REASONING_PASS_PROMPT}"),
+                ChatMessage(role="user", content=f"{prompt}\n\n{REASONING_PASS_PROMPT}"),
             ]
             reasoning = _Pass()
-            async for text, usage in self._generate(engine, model, think_msgs, req):
+            async for text, usage in self._generate(engine, model, think_msgs, req, affinity):
                 if usage is not None:
                     reasoning.usage = usage
                     continue
@@ -125,13 +192,13 @@ class ChatService:
             messages = [
                 *prefix,
                 *history,
-                ChatMessage(role="user", content=f"{req.message}\n\n{answer_prompt(notes)}"),
+                ChatMessage(role="user", content=f"{prompt}\n\n{answer_prompt(notes)}"),
             ]
 
         answer = _Pass()
         splitter = ThinkSplitter()
         native_steps = _Steps(native=True)
-        async for text, usage in self._generate(engine, model, messages, req):
+        async for text, usage in self._generate(engine, model, messages, req, affinity):
             if usage is not None:
                 answer.usage = usage
                 continue
@@ -189,10 +256,17 @@ class ChatService:
             final["reasoning_steps"] = reasoning_steps
         if req.show_raw_response:
             final["raw_response"] = "".join(raw_parts)
+        if citations is not None:
+            final["citations"] = citations
         yield final
 
     async def _generate(
-        self, engine: ChatEngine, model: str, messages: list[ChatMessage], req: ChatRequest
+        self,
+        engine: ChatEngine,
+        model: str,
+        messages: list[ChatMessage],
+        req: ChatRequest,
+        affinity: str,
     ) -> AsyncIterator[tuple[str, Usage | None]]:
         creq = ChatCompletionRequest(
             model=model,
@@ -200,6 +274,7 @@ class ChatService:
             temperature=req.temperature,
             max_tokens=req.max_tokens,
             stream=True,
+            user=affinity,
         )
         async for chunk in engine.stream(creq):
             for choice in chunk.choices:
@@ -207,6 +282,21 @@ class ChatService:
                     yield choice.delta.content, None
             if chunk.usage is not None:
                 yield "", chunk.usage
+
+    async def _rag_prompt(
+        self, user: CurrentUser, req: ChatRequest, context: list[ChatMessage]
+    ) -> tuple[str, list[dict[str, Any]] | None]:
+        """use_rag: the user's top chunks (the conversation's, when it has documents) go into
+        the prompt within the context left after history and the answer."""
+        if not req.use_rag:
+            return req.message, None
+        if self.rag is None:
+            raise ServiceUnavailable("Document retrieval (RAG) is not enabled on this server")
+        used = sum(len(m.content) // 3 + 4 for m in context)
+        reserve = req.max_tokens or self.rag.answer_reserve_tokens
+        available = self.settings.n_ctx_per_slot - used - reserve
+        ctx = await self.rag.context(user.id, req.message, req.conversation_id, available)
+        return ctx.prompt, ctx.citations
 
     async def _reasons_natively(self, engine: ChatEngine, model: str) -> bool:
         try:

@@ -23,9 +23,23 @@ from lmwebui.gguf.engine import GenerationChunk, GenerationResult, PromptTooLong
 from lmwebui.gguf.engine import SamplingParams as EngineSampling
 from lmwebui.gguf.files import list_gguf_files
 from lmwebui.gguf.loaded import LoadedModel
+from lmwebui.metrics import get_metrics
 
 DEFAULT_MAX_TOKENS = 512
 ModelGetter = Callable[[str], Awaitable[LoadedModel]]
+
+
+def record_engine_result(model: str, result: GenerationResult) -> None:
+    metrics, tags = get_metrics(), {"model": model}
+    metrics.observe("lmwebui_engine_queue_seconds", result.queue_seconds, tags)
+    if result.prefill_seconds:
+        metrics.observe("lmwebui_engine_prefill_seconds", result.prefill_seconds, tags)
+    metrics.inc("lmwebui_engine_cached_prompt_tokens_total", result.cached_tokens, tags)
+    metrics.inc(
+        "lmwebui_engine_evaluated_prompt_tokens_total",
+        result.prompt_tokens - result.cached_tokens,
+        tags,
+    )
 
 
 class PromptTooLong(ValidationFailed):
@@ -80,6 +94,13 @@ class GGUFChatEngine(ChatEngine):
             del self._loaded[name]
         return {name: model.engine.stats() for name, model in self._loaded.items()}
 
+    def export_gauges(self) -> None:
+        metrics = get_metrics()
+        for name, stats in self.stats().items():
+            tags = {"model": name}
+            metrics.set("lmwebui_engine_active_slots", stats["active_slots"], tags)
+            metrics.set("lmwebui_engine_queued_requests", stats["queued_requests"], tags)
+
     def resolve_name(self, name: str | None) -> str:
         """Canonical model id: the file name (``x`` and ``x.gguf`` are one model)."""
         name = self.default_model if not name or name == "default" else name
@@ -127,6 +148,7 @@ class GGUFChatEngine(ChatEngine):
                     if item.text:
                         yield chunk(item.text)
                 elif isinstance(item, GenerationResult):
+                    record_engine_result(name, item)
                     usage = Usage(
                         prompt_tokens=item.prompt_tokens,
                         completion_tokens=item.completion_tokens,

@@ -13,6 +13,7 @@ from lmwebui.errors import AppError
 from lmwebui.gguf.chat_format import Formatter, build_formatter
 from lmwebui.gguf.engine import BatchedEngine, EngineConfig
 from lmwebui.gguf.files import is_gguf
+from lmwebui.metrics import get_metrics
 
 logger = logging.getLogger("lmwebui.gguf")
 
@@ -45,6 +46,7 @@ class LoadedModel:
         if not self.closed:
             self.closed = True
             self.engine.close()
+            get_metrics().inc("lmwebui_model_unloads_total", tags={"model": self.name})
             logger.info("unloaded model %s", self.name)
 
     # Ray Serve's multiplexing calls __del__ when it evicts a model.
@@ -75,6 +77,7 @@ def load_model(name: str, path: Path, defaults: EngineDefaults) -> LoadedModel:
     eos = _special_text(engine, metadata.get("tokenizer.ggml.eos_token_id"))
     formatter = build_formatter(metadata, bos, eos)
     logger.info("loaded model %s (%s)", name, metadata.get("general.architecture", "?"))
+    get_metrics().inc("lmwebui_model_loads_total", tags={"model": name})
     return LoadedModel(name, path, engine, formatter, metadata)
 
 

@@ -12,6 +12,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from lmwebui.errors import RateLimited
+from lmwebui.metrics import get_metrics
 
 ACTOR_NAME = "lmwebui_rate_limiter"
 ACTOR_NAMESPACE = "lmwebui"
@@ -103,6 +104,7 @@ class RateLimiter:
         allowed, limit, remaining, reset = await self.backend.hit(self.limits[scope], scope, key)
         result = RateLimitResult(allowed, limit, remaining, reset)
         if not allowed:
+            get_metrics().inc("lmwebui_rate_limited_total", tags={"scope": scope})
             headers = result.headers()
             headers["Retry-After"] = str(max(reset - int(time.time()), 1))
             raise RateLimited(

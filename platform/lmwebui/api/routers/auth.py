@@ -112,6 +112,8 @@ async def delete_me(
     user: CurrentUserDep, response: Response, services: ServicesDep
 ) -> dict[str, str]:
     """Delete the caller's account; its sessions (and later its data) go with it."""
+    if services.rag is not None:  # chunks first: a later account may get the same id
+        await services.rag.purge_user(user.id)
     await services.auth.delete_user(user.id)
     _clear_cookies(response, services.settings)
     return {"status": "success", "message": "Account deleted"}

@@ -31,7 +31,7 @@ async def chat(body: ChatRequest, user: CurrentUserDep, services: ServicesDep) -
             "total_tokens": final["tokens_used"],
         },
     }
-    for key in ("reasoning_steps", "raw_response"):
+    for key in ("reasoning_steps", "raw_response", "citations"):
         if key in final:
             response[key] = final[key]
     return response

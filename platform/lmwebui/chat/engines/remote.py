@@ -43,8 +43,9 @@ class HandleChatEngine(ChatEngine):
             opts["multiplexed_model_id"] = request.model
         gen = self.handle.options(**opts).stream.remote(request.model_dump(mode="json"))
         try:
-            async for item in gen:
-                yield ChatCompletionChunk.model_validate(item)
+            async for batch in gen:  # the deployment sends lists of chunks (coalesced)
+                for item in batch:
+                    yield ChatCompletionChunk.model_validate(item)
         except AppError:
             raise
         except Exception as exc:

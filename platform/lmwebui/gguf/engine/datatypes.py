@@ -103,3 +103,5 @@ class GenerationResult:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int  # prompt tokens whose KV was reused (not re-evaluated)
+    queue_seconds: float = 0.0  # submit -> admitted to a slot
+    prefill_seconds: float = 0.0  # admitted -> first token sampled

@@ -223,6 +223,7 @@ class Scheduler:
                     n_common = 0
                 del best.tokens[n_common:]
             sampler = Sampler(self.model, req.params, prompt)
+            req.t_admit = time.perf_counter()
             best.active = ActiveSeq(req, best, sampler, n_common)
             self._touch(best)
             self._n_active += 1
@@ -339,9 +340,10 @@ class Scheduler:
     # ---------------------------------------------------------------- sampling results
     def _on_token(self, q: ActiveSeq, tok: int, out: dict[Request, list[Item]]) -> None:
         items = out.setdefault(q.req, [])
-        if q.n_generated == 0:
+        if q.n_generated == 0 and not q.req.t_first:
+            q.req.t_first = time.perf_counter()
             self.counters.first_tokens += 1
-            self.counters.ttft_seconds += time.perf_counter() - q.req.t_submit
+            self.counters.ttft_seconds += q.req.t_first - q.req.t_submit
         if self.model.is_eog(tok):
             self._finish(q, FINISH_STOP, out)
             return
@@ -366,7 +368,17 @@ class Scheduler:
             tail = q.text.flush()
             if tail:
                 items.append(GenerationChunk(tail, []))
-        items.append(GenerationResult(reason, len(q.req.prompt), q.n_generated, q.cached))
+        req = q.req
+        items.append(
+            GenerationResult(
+                reason,
+                len(req.prompt),
+                q.n_generated,
+                q.cached,
+                queue_seconds=max(req.t_admit - req.t_submit, 0.0),
+                prefill_seconds=max(req.t_first - req.t_admit, 0.0) if req.t_first else 0.0,
+            )
+        )
         self.counters.requests_finished += 1
         self._release(q)
 

@@ -21,7 +21,17 @@ _ids = itertools.count(1)
 class Request:
     """One ``generate`` call. Created on the event loop, then owned by the scheduler thread."""
 
-    __slots__ = ("cancelled", "id", "loop", "params", "prompt", "queue", "t_submit")
+    __slots__ = (
+        "cancelled",
+        "id",
+        "loop",
+        "params",
+        "prompt",
+        "queue",
+        "t_admit",
+        "t_first",
+        "t_submit",
+    )
 
     def __init__(
         self,
@@ -38,6 +48,8 @@ class Request:
         # Written by the event-loop side (under the scheduler lock), read by the thread.
         self.cancelled = False
         self.t_submit = time.perf_counter()
+        self.t_admit = 0.0  # set by the scheduler thread
+        self.t_first = 0.0
 
 
 class Slot:

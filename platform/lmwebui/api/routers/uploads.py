@@ -1,0 +1,47 @@
+"""/api/upload/image and /api/upload/document: process a file and return the result."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from lmwebui.api.deps import CurrentUserDep, RagDep, ServicesDep, UploadRateLimit
+from lmwebui.api.uploads import MULTIPART_OPENAPI, receive_upload
+
+router = APIRouter(prefix="/api/upload", tags=["uploads"])
+
+
+@router.post("/image", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
+async def upload_image(
+    request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
+) -> dict[str, Any]:
+    """An image (PNG, JPEG, GIF, WEBP, BMP, TIFF): a data URL, its size and its OCR text."""
+    upload = await receive_upload(
+        request,
+        max_bytes=rag.settings.max_image_bytes,
+        tmp_dir=services.settings.data_dir / "uploads",
+    )
+    try:
+        data = await asyncio.to_thread(upload.read_bytes)
+        return await rag.uploads.image(data, upload.filename)
+    finally:
+        upload.cleanup()
+
+
+@router.post("/document", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
+async def upload_document(
+    request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
+) -> dict[str, Any]:
+    """A document (or a photo of one): its text, at most ``rag.upload_text_chars``."""
+    upload = await receive_upload(
+        request,
+        max_bytes=rag.settings.max_upload_bytes,
+        tmp_dir=services.settings.data_dir / "uploads",
+    )
+    try:
+        data = await asyncio.to_thread(upload.read_bytes)
+        return await rag.uploads.document(data, upload.filename)
+    finally:
+        upload.cleanup()

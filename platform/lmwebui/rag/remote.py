@@ -1,0 +1,119 @@
+"""RAG backends that call the Embedder, Documents and Retriever Serve deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from lmwebui.documents.types import ImageResult
+from lmwebui.errors import AppError, ServiceUnavailable
+from lmwebui.rag.backends import RagBackends
+from lmwebui.rag.types import (
+    ChunkRecord,
+    EmbedderInfo,
+    Embeddings,
+    ProcessedDocument,
+    StoreHit,
+    StoreQuery,
+)
+
+T = TypeVar("T")
+
+
+def unwrap(exc: BaseException, worker: str) -> BaseException:
+    """A worker's AppError arrives wrapped in RayTaskError: the original is re-raised; a dead
+    replica or a full queue becomes 503."""
+    from ray.exceptions import RayActorError, RayTaskError
+
+    if isinstance(exc, RayTaskError):
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, AppError):
+            return cause
+        if isinstance(cause, RayActorError):
+            exc = cause
+    if isinstance(exc, RayActorError):
+        return ServiceUnavailable(f"The {worker} worker failed; retry the request")
+    if type(exc).__name__ in {"BackPressureError", "DeploymentUnavailableError"}:
+        return ServiceUnavailable(
+            f"The {worker} worker is overloaded; retry shortly", headers={"Retry-After": "2"}
+        )
+    return exc
+
+
+async def _call(call: Awaitable[T], worker: str) -> T:
+    try:
+        return await call
+    except AppError:
+        raise
+    except Exception as exc:
+        unwrapped = unwrap(exc, worker)
+        if unwrapped is exc:
+            raise
+        raise unwrapped from None
+
+
+class HandleEmbedder:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def embed(self, texts: list[str]) -> Embeddings:
+        result: Embeddings = await _call(self.handle.embed.remote(texts), "embedding")
+        return result
+
+    async def info(self) -> EmbedderInfo:
+        result: EmbedderInfo = await _call(self.handle.info.remote(), "embedding")
+        return result
+
+
+class HandleDocuments:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def process(self, data: bytes, filename: str, chunk: bool) -> ProcessedDocument:
+        result: ProcessedDocument = await _call(
+            self.handle.process.remote(data, filename, chunk), "documents"
+        )
+        return result
+
+    async def image(self, data: bytes, filename: str) -> ImageResult:
+        result: ImageResult = await _call(self.handle.image.remote(data, filename), "documents")
+        return result
+
+
+class HandleRetriever:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def insert(self, records: list[ChunkRecord]) -> int:
+        return int(await _call(self.handle.insert.remote(records), "retriever"))
+
+    async def delete_document(self, user_id: int, document_id: str) -> int:
+        return int(
+            await _call(self.handle.delete_document.remote(user_id, document_id), "retriever")
+        )
+
+    async def delete_user(self, user_id: int) -> int:
+        return int(await _call(self.handle.delete_user.remote(user_id), "retriever"))
+
+    async def search(self, query: StoreQuery) -> list[StoreHit]:
+        result: list[StoreHit] = await _call(self.handle.search.remote(query), "retriever")
+        return result
+
+    async def count(self, user_id: int, document_id: str | None = None) -> int:
+        return int(await _call(self.handle.count.remote(user_id, document_id), "retriever"))
+
+
+def handle_backends(handles: dict[str, Any]) -> RagBackends:
+    return RagBackends(
+        embedder=HandleEmbedder(handles["Embedder"]),
+        documents=HandleDocuments(handles["Documents"]),
+        retriever=HandleRetriever(handles["Retriever"]),
+    )
+
+
+def rag_runtime(handles: dict[str, Any]) -> Callable[[Any], RagBackends] | None:
+    """Runtime.rag for the ingress: the handle backends when all three are deployed."""
+    if not all(name in handles for name in ("Embedder", "Documents", "Retriever")):
+        return None
+    backends = handle_backends(handles)
+    return lambda _settings: backends

@@ -1,0 +1,53 @@
+"""DELETE /api/gguf/{name} unloads the model from the chat engine before removing the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from lmwebui.api import create_app
+from lmwebui.api.services import Runtime
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.local import build_gguf_engine
+from lmwebui.gguf.files import BUNDLED_MODEL
+from lmwebui.gguf.loaded import ModelPool
+from lmwebui.gguf.runtime import GGUFRuntime
+from lmwebui.settings import Settings
+from tests.chat_fixtures import login_as
+from tests.conftest import assert_error
+from tests.models import models_dir_with_bundled
+
+
+def test_delete_unloads_a_loaded_model_first(tmp_path: Path) -> None:
+    models = models_dir_with_bundled(tmp_path / "models")
+    os.link(models / BUNDLED_MODEL, models / "copy.gguf")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        models_dir=models,
+        rate_limits={"enabled": False},
+        chat={"n_slots": 2, "n_ctx_per_slot": 512},
+    )
+    pools: list[ModelPool] = []
+
+    def engines(s: Settings) -> dict[str, ChatEngine]:
+        engine, pool = build_gguf_engine(s)
+        pools.append(pool)
+        return {"gguf": engine}
+
+    async def unload(name: str) -> int:
+        return sum(pool.unload(name) for pool in pools)
+
+    runtime = Runtime(chat_engines=engines, gguf=GGUFRuntime(unloader=unload))
+    with TestClient(create_app(settings, runtime), raise_server_exceptions=False) as client:
+        h = login_as(client, "admin@example.com")  # first account: admin
+        chat = {"message": "Hi", "model": "copy.gguf", "max_tokens": 2, "temperature": 0}
+        assert client.post("/api/chat", json=chat, headers=h).status_code == 200
+        assert "copy.gguf" in pools[0].loaded()
+        r = client.delete("/api/gguf/copy.gguf", headers=h)
+        assert r.status_code == 200, r.text
+        assert r.json()["unloaded_replicas"] == 1
+        assert "copy.gguf" not in pools[0].loaded() and not (models / "copy.gguf").exists()
+        assert_error(client.post("/api/chat", json=chat, headers=h), 404, "MODEL_NOT_FOUND")
+        assert (models / BUNDLED_MODEL).exists()  # the hard-linked original is intact

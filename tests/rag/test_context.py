@@ -1,0 +1,35 @@
+"""Prompt assembly for use_rag: rank order, budget, citations."""
+
+from __future__ import annotations
+
+from lmwebui.rag.context import INSTRUCTIONS, build_context, estimate_tokens
+from lmwebui.rag.types import StoreHit
+
+
+def hit(i: int, text: str, page: int | None = 1) -> StoreHit:
+    return StoreHit(f"d{i}_c0", f"d{i}", f"f{i}.pdf", page, 0, "", text, 1.0 / (i + 1), None, 0)
+
+
+def test_excerpts_in_rank_order_with_labels() -> None:
+    ctx = build_context("Q?", [hit(0, "alpha"), hit(1, "beta", page=None)], 1000)
+    assert ctx.prompt.startswith(INSTRUCTIONS)
+    assert "[1] f0.pdf, page 1:\nalpha" in ctx.prompt and "[2] f1.pdf:\nbeta" in ctx.prompt
+    assert ctx.prompt.endswith("Question: Q?")
+    assert [c["index"] for c in ctx.citations] == [1, 2]
+    assert ctx.citations[1] == {
+        "index": 2,
+        "document_id": "d1",
+        "filename": "f1.pdf",
+        "page": None,
+        "score": 0.5,
+        "chunk_id": "d1_c0",
+    }
+
+
+def test_budget_skips_what_does_not_fit() -> None:
+    long = "word " * 600  # ~1000 estimated tokens
+    base = estimate_tokens(INSTRUCTIONS) + estimate_tokens("Q?") + 16
+    ctx = build_context("Q?", [hit(0, long), hit(1, "short one")], base + 100)
+    assert [c["document_id"] for c in ctx.citations] == ["d1"]
+    empty = build_context("Q?", [hit(0, long)], base + 10)
+    assert empty.citations == [] and empty.prompt == "Q?"
