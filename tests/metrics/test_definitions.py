@@ -22,12 +22,18 @@ PROMETHEUS = REPO / "configs" / "prometheus"
 # Ray / Ray Serve metrics the panels use (seen in a scrape of `lmwebui serve`, Ray 2.60;
 # ray_node_gpus_utilization and ray_node_gram_used exist on GPU nodes only).
 RAY_METRICS = {
-    "ray_serve_deployment_replica_healthy", "ray_serve_num_ongoing_requests_at_replicas",
-    "ray_serve_num_http_requests_total", "ray_serve_autoscaling_target_replicas",
-    "ray_serve_request_router_queue_len", "ray_serve_num_multiplexed_models",
+    "ray_serve_deployment_replica_healthy",
+    "ray_serve_num_ongoing_requests_at_replicas",
+    "ray_serve_num_http_requests_total",
+    "ray_serve_autoscaling_target_replicas",
+    "ray_serve_request_router_queue_len",
+    "ray_serve_num_multiplexed_models",
     "ray_serve_multiplexed_model_load_latency_ms_bucket",
-    "ray_serve_deployment_processing_latency_ms_bucket", "ray_node_cpu_utilization",
-    "ray_node_mem_used", "ray_node_gpus_utilization", "ray_node_gram_used",
+    "ray_serve_deployment_processing_latency_ms_bucket",
+    "ray_node_cpu_utilization",
+    "ray_node_mem_used",
+    "ray_node_gpus_utilization",
+    "ray_node_gram_used",
 }
 SUFFIXES = ("", "_bucket", "_count", "_sum")
 
@@ -92,6 +98,10 @@ def test_unknown_metric_names_fail_loudly() -> None:
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_rules_pass_promtool() -> None:
-    out = subprocess.run(["promtool", "check", "rules", str(PROMETHEUS / "rules.yml")],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["promtool", "check", "rules", str(PROMETHEUS / "rules.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
