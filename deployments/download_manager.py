@@ -17,6 +17,7 @@ from lmwebui.errors import AppError, ServiceUnavailable
 from lmwebui.gguf.download_task import DownloadConfig
 from lmwebui.gguf.downloads import DownloadManager
 from lmwebui.logging_setup import configure_logging
+from lmwebui.metrics import RayMetrics, set_metrics
 
 ACTOR_NAME = "DownloadManager"
 ACTOR_NAMESPACE = "lmwebui"
@@ -32,6 +33,7 @@ class DownloadManagerActor:
         import ray
 
         configure_logging("INFO")
+        set_metrics(RayMetrics())
         self.manager = DownloadManager(DownloadConfig(**config))
         # After a (re)start, resume persisted downloads without waiting for a caller.
         ray.get_runtime_context().current_actor.resume.remote()

@@ -130,7 +130,7 @@ class DownloadRunner:
             try:
                 await self._attempt(task, Attempt(
                     self.policy, auth, spec.url, part, hasher, progress, spec.size,
-                    self.client, threading.Event(), self.check_space,
+                    self.client, threading.Event(), self.check_space, self.config.fsync,
                 ))  # fmt: skip
                 break
             except RestartFromZero:

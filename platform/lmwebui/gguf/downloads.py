@@ -27,6 +27,7 @@ from lmwebui.gguf.download_task import (
 )
 from lmwebui.gguf.hub_policy import HubPolicy
 from lmwebui.gguf.storage import DOWNLOADS_DIR, StorageLimits
+from lmwebui.metrics import get_metrics
 
 logger = logging.getLogger("lmwebui.gguf.downloads")
 
@@ -41,6 +42,7 @@ class DownloadManager:
         self.catalog = ModelCatalog(self.models_dir)
         self.tasks: dict[str, DownloadTask] = {}
         self._runners: dict[str, asyncio.Task[None]] = {}
+        self._start_bytes: dict[str, int] = {}  # downloaded bytes when a run started
         self._events: dict[str, asyncio.Event] = {}
         # versions stay monotonic across actor restarts (watchers compare them)
         self._versions = itertools.count(time.time_ns() // 1000)
@@ -184,6 +186,14 @@ class DownloadManager:
             event.set()
 
     def _finish(self, task: DownloadTask, status: str, **fields: Any) -> None:
+        metrics = get_metrics()
+        received = task.downloaded - self._start_bytes.pop(task.task_id, task.downloaded)
+        metrics.inc("lmwebui_downloads_bytes_total", max(received, 0))
+        if status == "completed":
+            metrics.inc("lmwebui_downloads_completed_total")
+        elif status == "error":
+            reason = str(fields.get("error_code") or "unknown")
+            metrics.inc("lmwebui_downloads_failed_total", tags={"reason": reason})
         task.status = status
         task.finished_at = time.time()
         task.speed_bps = 0.0
@@ -212,7 +222,9 @@ class DownloadManager:
         task.resumable = False
         task.finished_at = None
         self._notify(task)
+        self._start_bytes[task.task_id] = task.downloaded
         self._runners[task.task_id] = asyncio.ensure_future(self._run(task))
+        get_metrics().set("lmwebui_downloads_active", len(self._runners))
 
     async def _run(self, task: DownloadTask) -> None:
         try:
@@ -246,5 +258,6 @@ class DownloadManager:
         finally:
             if self._runners.get(task.task_id) is asyncio.current_task():
                 self._runners.pop(task.task_id, None)
+            get_metrics().set("lmwebui_downloads_active", len(self._runners))
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.store.save, task)

@@ -68,6 +68,7 @@ class Attempt:
     client: httpx.Client
     stop: threading.Event
     check_space: Callable[[int], None]
+    writeback: bool = True  # start writeback every WRITEBACK_BYTES (durable downloads)
 
 
 def _peer_address(response: httpx.Response) -> str | None:
@@ -155,7 +156,8 @@ class _Writer:
 
     QUEUE_BATCHES = 4
 
-    def __init__(self, part: Path, hasher: Any, progress: Progress) -> None:
+    def __init__(self, part: Path, hasher: Any, progress: Progress, writeback: bool) -> None:
+        self.writeback = writeback
         self.fh = part.open("ab")
         self.hasher = hasher
         self.progress = progress
@@ -173,15 +175,15 @@ class _Writer:
                 self.fh.write(batch)
                 self.hasher.update(batch)
                 self.progress.have += len(batch)  # only bytes on disk count for a resume
-                if self.progress.have - self.flushed_to >= WRITEBACK_BYTES:
+                if self.writeback and self.progress.have - self.flushed_to >= WRITEBACK_BYTES:
                     self._start_writeback()
             except BaseException as exc:
                 self.error = exc
 
     def _start_writeback(self) -> None:
-        """Start (not wait for) writeback of what was written: dirty pages never pile up
-        (the kernel would otherwise throttle this writer hard once they do), and the final
-        fsync has little left to do."""
+        """Start (not wait for) writeback of what was written, so the final fsync has little
+        left to do and a huge download never piles up dirty pages. It paces the transfer to
+        the disk's write speed when the network is faster than the disk."""
         self.fh.flush()
         n = self.progress.have - self.flushed_to
         os.posix_fadvise(self.fh.fileno(), self.flushed_to, n, os.POSIX_FADV_DONTNEED)
@@ -208,7 +210,7 @@ def _consume(response: httpx.Response, a: Attempt) -> None:
     start = p.have
     buf = bytearray()
     checked_at = start
-    writer = _Writer(a.part, a.hasher, p)
+    writer = _Writer(a.part, a.hasher, p, a.writeback)
     try:
         for chunk in response.iter_raw():
             if a.stop.is_set():

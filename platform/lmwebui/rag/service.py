@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from typing import Any, Protocol
 
 from lmwebui.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
+from lmwebui.metrics import get_metrics
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.lexical import has_terms, lexical_text
 from lmwebui.rag.registry import DocumentRegistry, NewDocument, new_document_id
@@ -50,6 +52,7 @@ class RagService:
     ) -> dict[str, Any]:
         if conversation_id:
             await self.conversations.ensure_access(user_id, conversation_id)
+        started = time.perf_counter()
         processed = await self.backends.documents.process(data, filename, True)
         doc, chunks = processed.document, processed.chunks
         if not chunks:
@@ -107,6 +110,11 @@ class RagService:
             len(chunks),
             len(doc.ocr_pages),
         )
+        metrics = get_metrics()
+        metrics.observe(
+            "lmwebui_rag_ingest_seconds", time.perf_counter() - started, {"kind": doc.kind}
+        )
+        metrics.inc("lmwebui_rag_chunks_stored_total", len(chunks))
         return {
             "document_id": doc_id,
             "filename": filename,
@@ -174,6 +182,7 @@ class RagService:
             return []
         if mode == "bm25" and not has_terms(query):
             return []
+        started = time.perf_counter()
         vector = None
         if mode != "bm25":
             vector = (await self.backends.embedder.embed([query])).vectors[0].tolist()
@@ -189,6 +198,7 @@ class RagService:
             )
         )
         ready = await self.registry.ready_ids(user_id, {h.document_id for h in hits})
+        get_metrics().observe("lmwebui_rag_search_seconds", time.perf_counter() - started)
         return [h for h in hits if h.document_id in ready]
 
     # -- management ---------------------------------------------------------------------
