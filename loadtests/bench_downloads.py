@@ -135,31 +135,18 @@ def hf_download(env: Env) -> float:
     return time.perf_counter() - t0
 
 
-def actor_download(env: Env, clients: dict[str, Any]) -> float:
-    """The DownloadManager Ray actor on a local Ray (the transfer path of `lmwebui serve`)."""
-    import asyncio
+def spec_of(env: Env, clients: dict[str, Any]) -> Any:
     import hashlib
 
-    import ray
+    from lmwebui.gguf.download_task import DownloadSpec
 
-    from deployments.download_manager import RayDownloads
-    from lmwebui.gguf.download_task import DownloadConfig, DownloadSpec
-
-    models = env.work / "actor-models"
-    if "ray" not in clients:
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-        cfg = DownloadConfig(models_dir=str(models), hub_endpoint=env.hub_url, reserve_free_bytes=0)
-        clients["ray"] = RayDownloads(cfg)
+    if "sha" not in clients:
         h = hashlib.sha256()
         with env.src.open("rb") as fh:
             while chunk := fh.read(1 << 24):
                 h.update(chunk)
         clients["sha"] = h.hexdigest()
-    client = clients["ray"]
-    (models / FILE).unlink(missing_ok=True)
-    spec = DownloadSpec(
+    return DownloadSpec(
         repo_id=REPO,
         revision="main",
         commit=None,
@@ -169,6 +156,55 @@ def actor_download(env: Env, clients: dict[str, Any]) -> float:
         size=env.size,
         sha256=clients["sha"],
     )
+
+
+def manager_download(env: Env, clients: dict[str, Any]) -> float:
+    """The DownloadManager class alone, in this process (no app server, no Ray)."""
+    import asyncio
+
+    from lmwebui.gguf.download_task import DownloadConfig
+    from lmwebui.gguf.downloads import DownloadManager
+
+    models = env.work / "manager-models"
+    shutil.rmtree(models, ignore_errors=True)
+    spec = spec_of(env, clients)
+
+    async def run() -> float:
+        cfg = DownloadConfig(
+            models_dir=str(models), hub_endpoint=env.hub_url, reserve_free_bytes=0, fsync=env.fsync
+        )
+        manager = DownloadManager(cfg)
+        t0 = time.perf_counter()
+        snap = await manager.start(vars(spec), 1)
+        while snap["status"] not in ("completed", "error"):
+            snap = await manager.watch(snap["task_id"], snap["version"], 5.0) or snap
+        elapsed = time.perf_counter() - t0
+        await manager.shutdown()
+        assert snap["status"] == "completed", snap
+        return elapsed
+
+    return asyncio.run(run())
+
+
+def actor_download(env: Env, clients: dict[str, Any]) -> float:
+    """The DownloadManager Ray actor on a local Ray (the transfer path of `lmwebui serve`)."""
+    import asyncio
+
+    import ray
+
+    from deployments.download_manager import RayDownloads
+    from lmwebui.gguf.download_task import DownloadConfig
+
+    models = env.work / "actor-models"
+    if "ray" not in clients:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        cfg = DownloadConfig(models_dir=str(models), hub_endpoint=env.hub_url, reserve_free_bytes=0)
+        clients["ray"] = RayDownloads(cfg)
+    client = clients["ray"]
+    (models / FILE).unlink(missing_ok=True)
+    spec = spec_of(env, clients)
 
     async def run() -> float:
         t0 = time.perf_counter()
@@ -278,11 +314,13 @@ def main() -> None:
         # warm the app (imports, hub sha256 cache) with one untimed platform download
         env.http.post("/api/gguf/resolve", json={"input": f"{REPO}:{FILE}"}).raise_for_status()
         platform_download(env)
-        times: dict[str, list[float]] = {"hf": [], "api": [], "actor": []}
+        times: dict[str, list[float]] = {"hf": [], "manager": [], "api": [], "actor": []}
         for _ in range(args.runs):
             # each timed run starts with no writeback pending from the previous one
             os.sync()
             times["hf"].append(hf_download(env))
+            os.sync()
+            times["manager"].append(manager_download(env, clients))
             os.sync()
             times["api"].append(platform_download(env))
             if not args.no_actor:
@@ -297,6 +335,7 @@ def main() -> None:
         hf = statistics.median(times["hf"])
         for key, label in (
             ("hf", "`hf_hub_download` (direct)"),
+            ("manager", "DownloadManager class in the benchmark process"),
             ("api", "platform: POST /api/gguf/download (in-process manager)"),
             ("actor", "platform: DownloadManager Ray actor"),
         ):
@@ -324,7 +363,7 @@ def main() -> None:
         )
     finally:
         env.close()
-        if clients:
+        if "ray" in clients:
             import ray
 
             ray.shutdown()

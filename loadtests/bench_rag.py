@@ -362,7 +362,15 @@ def main() -> None:
     a.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     a.add_argument("--users", type=int, default=1)
     a.add_argument("--queries", type=int, default=200)
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=15,
+        help="niceness of this process: Ray runs its workers at 15, so the in-process "
+        "reference competes for the cores on the same terms as the deployments",
+    )
     args = p.parse_args()
+    os.nice(args.nice)
     {"ingest": cmd_ingest, "embed": cmd_embed, "search": cmd_search}[args.cmd](args)
 
 

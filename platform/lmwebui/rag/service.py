@@ -88,7 +88,7 @@ class RagService:
                     tokens=c.tokens,
                     vector=vec,
                 )
-                for c, vec in zip(chunks, embeddings.vectors.tolist(), strict=True)
+                for c, vec in zip(chunks, embeddings.vectors, strict=True)
             ]
             await self.backends.retriever.insert(records)
             if not await self.registry.mark_ready(doc_id, len(records)):

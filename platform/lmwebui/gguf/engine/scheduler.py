@@ -140,7 +140,11 @@ class Scheduler:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not (self._closing or self._inbox or self._cancels or self._n_active):
+                # _waiting counts too: when every active sequence finishes in the same step
+                # while others wait for a slot, nothing else would wake this thread.
+                while not (
+                    self._closing or self._inbox or self._cancels or self._n_active or self._waiting
+                ):
                     self._cv.wait()
                 if self._closing:
                     break
