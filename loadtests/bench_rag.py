@@ -297,6 +297,7 @@ def cmd_search(args: argparse.Namespace) -> None:
     rng = random.Random(4)
     nrng = np.random.default_rng(4)
     print("\n### Search latency (Milvus Lite, in the Retriever's process)\n")
+    print(f"(idle {args.settle:.0f} s after inserting; {args.queries} queries per row)\n")
     print("| chunks | users | mode | p50 ms | p99 ms | insert s |")
     print("| --- | --- | --- | --- | --- | --- |")
     for size in args.sizes:
@@ -326,6 +327,7 @@ def cmd_search(args: argparse.Namespace) -> None:
                 ]
             )
         insert_s = time.perf_counter() - t
+        time.sleep(args.settle)  # let background compaction merge the sealed segments
         for mode in ("dense", "bm25", "hybrid"):
             lat = []
             for qi in range(args.queries):
@@ -362,6 +364,7 @@ def main() -> None:
     a.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     a.add_argument("--users", type=int, default=1)
     a.add_argument("--queries", type=int, default=200)
+    a.add_argument("--settle", type=float, default=0, help="seconds idle before searching")
     p.add_argument(
         "--nice",
         type=int,
