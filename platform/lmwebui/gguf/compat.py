@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lmwebui.gguf.metadata import GGUFInfo
+from lmwebui.system.hardware import query_gpus
 
 logger = logging.getLogger("lmwebui.gguf.compat")
 MIB = 1024 * 1024
@@ -76,28 +75,6 @@ def estimate_memory(info: GGUFInfo, n_slots: int, n_ctx_per_slot: int) -> dict[s
     }
 
 
-def _nvidia_smi() -> list[dict[str, Any]]:
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return []
-    try:
-        out = subprocess.run(  # noqa: S603 - fixed argv
-            [smi, "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    gpus = []
-    for line in out.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-            gpus.append({"name": parts[0], "total_mb": int(parts[1]), "free_mb": int(parts[2])})
-    return gpus
-
-
 def probe_node() -> dict[str, Any]:
     """This node's memory right now (runs in a Ray task on each node, or in-process)."""
     import socket
@@ -109,7 +86,7 @@ def probe_node() -> dict[str, Any]:
         "hostname": socket.gethostname(),
         "ram_total_mb": vm.total // MIB,
         "ram_available_mb": vm.available // MIB,
-        "gpus": _nvidia_smi(),
+        "gpus": query_gpus(),
     }
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import psutil
 
 
-@functools.lru_cache(maxsize=1)
-def local_gpus() -> list[dict[str, Any]]:
-    """GPUs visible to this node via nvidia-smi (no torch import)."""
+def query_gpus() -> list[dict[str, Any]]:
+    """This node's GPUs via nvidia-smi, read now (free memory changes): name, total_mb,
+    free_mb. No torch import; [] without nvidia-smi or on any error."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return []
@@ -29,9 +29,16 @@ def local_gpus() -> list[dict[str, Any]]:
         return []
     gpus = []
     for line in out.strip().splitlines():
-        name, total, free = (p.strip() for p in line.split(","))
-        gpus.append({"name": name, "vram_mb": int(total), "free_vram_mb": int(free)})
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            gpus.append({"name": parts[0], "total_mb": int(parts[1]), "free_mb": int(parts[2])})
     return gpus
+
+
+@functools.lru_cache(maxsize=1)
+def local_gpus() -> list[dict[str, Any]]:
+    """The GPUs for system info (cached: the device list does not change)."""
+    return query_gpus()
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,11 +57,11 @@ def hardware_summary() -> dict[str, Any]:
     gpus = local_gpus()
     ram_mb = psutil.virtual_memory().total // (1024 * 1024)
     if gpus:
-        best = max(gpus, key=lambda g: g["vram_mb"])
+        best = max(gpus, key=lambda g: g["total_mb"])
         return {
             "backend": "cuda",
             "device": best["name"],
-            "vram_mb": best["vram_mb"],
+            "vram_mb": best["total_mb"],
             "system_ram_mb": ram_mb,
             "gpu_count": len(gpus),
         }

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from lmwebui.api.deps import bearer_or_cookie, get_services
 from lmwebui.api.services import Services
+from lmwebui.api.ws.frames import FrameError, parse_frame
 from lmwebui.auth.service import CurrentUser
 from lmwebui.chat.schemas import ChatRequest
 from lmwebui.chat.sessions import claim_stream_session, new_session_id
@@ -22,7 +23,6 @@ from lmwebui.errors import AppError
 router = APIRouter()
 logger = logging.getLogger("lmwebui.ws.chat")
 POLICY_VIOLATION = 1008
-MAX_FRAME_CHARS = 1_000_000
 
 
 async def authenticate_socket(ws: WebSocket, services: Services) -> CurrentUser | None:
@@ -78,22 +78,11 @@ class ChatSocket:
             await self.stop_stream()
 
     async def handle_frame(self, text: str) -> None:
-        if len(text) > MAX_FRAME_CHARS:
-            await self.error("Frame too large", "VALIDATION_ERROR")
-            return
         try:
-            frame = json.loads(text)
-        except ValueError:
-            await self.error("Malformed frame: not JSON", "VALIDATION_ERROR")
+            action, data = parse_frame(text)
+        except FrameError as exc:
+            await self.error(str(exc), "VALIDATION_ERROR")
             return
-        if not isinstance(frame, dict) or not isinstance(frame.get("action"), str):
-            await self.error("Malformed frame: expected {action, data}", "VALIDATION_ERROR")
-            return
-        data = frame.get("data") or {}
-        if not isinstance(data, dict):
-            await self.error("Malformed frame: data must be an object", "VALIDATION_ERROR")
-            return
-        action = frame["action"]
         if action == "start_stream":
             await self.on_start(data)
         elif action == "cancel_session":

@@ -18,7 +18,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from lmwebui.api.deps import get_services
-from lmwebui.api.ws.chat import MAX_FRAME_CHARS, POLICY_VIOLATION, authenticate_socket
+from lmwebui.api.ws.chat import POLICY_VIOLATION, authenticate_socket
+from lmwebui.api.ws.frames import FrameError, parse_frame
 from lmwebui.auth.service import CurrentUser
 from lmwebui.errors import AppError
 from lmwebui.gguf.download_task import TERMINAL, event_for
@@ -103,15 +104,11 @@ class DownloadSocket:
                 await self.handle_frame(text)
 
     async def handle_frame(self, text: str) -> None:
-        if len(text) > MAX_FRAME_CHARS:
-            await self.error("Frame too large", "VALIDATION_ERROR")
-            return
         try:
-            frame = json.loads(text)
-        except ValueError:
-            await self.error("Malformed frame: not JSON", "VALIDATION_ERROR")
+            action, _data = parse_frame(text)
+        except FrameError as exc:
+            await self.error(str(exc), "VALIDATION_ERROR")
             return
-        action = frame.get("action") if isinstance(frame, dict) else None
         try:
             if action in ("cancel", "cancel_download"):
                 await self.gguf.cancel(self.user, self.task_id)  # follow() sends `cancelled`
