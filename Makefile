@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install sysdeps serve observe test lint typecheck pytest loadtest clean
+.PHONY: install sysdeps serve observe test test-cluster lint typecheck pytest loadtest clean
 
 # pip keeps built wheels in its cache (~/.cache/pip/wheels): llama-cpp-python compiles
 # once (about 10 minutes on 2 cores); later installs reuse the wheel.
@@ -54,6 +54,13 @@ test: install sysdeps
 loadtest: install
 	$(BIN)/python loadtests/run_locust.py --users $${USERS:-20} --time $${TIME:-60s} \
 	  --ingress-replicas $${INGRESS:-1}
+
+# The live API tests (auth, chat, WS, /v1, GGUF, RAG, metrics) against a 3-node local Ray
+# cluster with 2 ingress replicas and PostgreSQL (tests/deployments/conftest.py).
+test-cluster: install sysdeps
+	LMWEBUI_TEST_CLUSTER_NODES=3 $(BIN)/pytest -q tests/deployments \
+	  --ignore tests/deployments/test_routing.py --ignore tests/deployments/test_backpressure.py \
+	  --ignore tests/deployments/test_download_actor.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -132,12 +132,18 @@ async def concurrent_streams(server: LiveServer, n: int, max_tokens: int) -> dic
     }
 
 
-def cmd_concurrency(args: argparse.Namespace) -> None:
+def replica_env(args: argparse.Namespace) -> dict[str, str]:
+    """ChatGGUF replicas sharing this machine's cores; affinity routing on unless disabled."""
     env = {"LMWEBUI_CHAT__REPLICAS": str(args.replicas)}
     if args.replicas > 1:
         env["LMWEBUI_CHAT__N_THREADS"] = str(max(1, (os.cpu_count() or 2) // args.replicas))
     if not args.affinity:
         env["LMWEBUI_CHAT__AFFINITY_ROUTING"] = "false"
+    return env
+
+
+def cmd_concurrency(args: argparse.Namespace) -> None:
+    env = replica_env(args)
     print("| replicas | streams | aggregate tok/s | TTFT p50 ms | TTFT p99 ms | errors |")
     print("| --- | --- | --- | --- | --- | --- |")
     with platform(env) as server:
@@ -298,17 +304,15 @@ def cmd_multiturn(args: argparse.Namespace) -> None:
                     raise RuntimeError(ev)
 
     rows: dict[int, list[float]] = {1: [], 2: [], 10: []}
-    with platform({}) as server:
+    with platform(replica_env(args)) as server:
         headers = login(server)
-        for _ in range(args.runs):
+        for run in range(args.runs):
             base = {"max_tokens": 16, "temperature": 0}
-            t1, cid = asyncio.run(
-                turn(
-                    server,
-                    headers,
-                    {**base, "message": f"{HISTORY}\nSummarise the notes in one sentence."},
-                )
+            # a history no earlier run has seen: turn 1 is a cold prefill every time
+            first = (
+                f"Meeting {run} of {time.time()}. {HISTORY}\nSummarise the notes in one sentence."
             )
+            t1, cid = asyncio.run(turn(server, headers, {**base, "message": first}))
             rows[1].append(t1)
             for n in range(2, 11):
                 t, _ = asyncio.run(
@@ -320,10 +324,14 @@ def cmd_multiturn(args: argparse.Namespace) -> None:
                 )
                 if n in rows:
                     rows[n].append(t)
-    print("| turn | history tokens (approx.) | TTFT p50 ms |")
-    print("| --- | --- | --- |")
+    routing = "affinity" if args.affinity else "default (power of two choices)"
+    print("| replicas | routing | turn | history tokens (approx.) | TTFT p50 ms | TTFT max ms |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for n, values in rows.items():
-        print(f"| {n} | ~{1700 + 40 * (n - 1)} | {statistics.median(values):.0f} |")
+        print(
+            f"| {args.replicas} | {routing} | {n} | ~{1700 + 40 * (n - 1)} | "
+            f"{statistics.median(values):.0f} | {max(values):.0f} |"
+        )
 
 
 # ---------------------------------------------------------------------- llama.cpp's own server

@@ -129,8 +129,25 @@ class ChatUser(PlatformUser):
         )
 
 
+NOTES = (
+    "Harbour committee notes. The renovation budget is 4.2 million euros, split between "
+    "dredging, the lighthouse repairs and the new visitor centre. Dredging permits are "
+    "expected in March; the ferry schedule changes during the works."
+)
+
+
 class RagUser(PlatformUser):
     weight = 1
+
+    def on_start(self) -> None:
+        super().on_start()
+        # every RAG user searches its own document (results are per user)
+        self.client.post(
+            "/api/rag/ingest",
+            headers=self.auth,
+            files={"file": ("harbour.txt", NOTES.encode(), "text/plain")},
+            name="/api/rag/ingest",
+        )
 
     @task
     def search(self) -> None:

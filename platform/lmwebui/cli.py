@@ -33,6 +33,10 @@ def _ray_env(settings: Settings) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
+    # Ray starts workers at niceness 15, below every ordinary process: the engine replicas
+    # ARE the workload here, so they must not yield their cores to clients and sidecars
+    # (measured: 16 streams 215 → see loadtests/RESULTS.md).
+    os.environ.setdefault("RAY_worker_niceness", "0")
     # Workers must see the same settings as this process (relative paths resolved here).
     os.environ["LMWEBUI_DATA_DIR"] = str(settings.data_dir)
     if settings.serve_fast_path and _haproxy_available():
@@ -60,15 +64,20 @@ def app_args_from_settings(settings: Settings) -> dict[str, Any]:
     overrides["rag"].pop("milvus_token", None)
     chat = settings.chat
     chat_gguf: dict[str, Any] = {
-        # every slot busy plus a queue of the same depth, then 503 (never an unbounded queue)
+        # every slot busy plus as many waiting on the replica, then a bounded queue per
+        # caller, then 503 (never an unbounded queue)
         "max_ongoing_requests": chat.n_slots * 2,
         "max_queued_requests": chat.n_slots * 8,
+        "num_gpus": chat.num_gpus,
+        "accelerator_type": chat.accelerator_type,
     }
     if chat.max_replicas and chat.max_replicas > chat.replicas:
         chat_gguf["autoscaling"] = {
             "min_replicas": chat.replicas,
             "max_replicas": chat.max_replicas,
-            "target_ongoing_requests": chat.n_slots,
+            "target_ongoing_requests": chat.target_ongoing_requests or chat.n_slots,
+            "upscale_delay_s": chat.upscale_delay_s,
+            "downscale_delay_s": chat.downscale_delay_s,
         }
     else:
         chat_gguf["num_replicas"] = chat.replicas
@@ -123,7 +132,10 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+        serve.start(
+            proxy_location=settings.proxy_location,
+            http_options={"host": settings.http_host, "port": settings.http_port},
+        )
         serve.run(
             build_app(app_args_from_settings(settings)),
             name=APP_NAME,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -58,6 +58,17 @@ class ChatSettings(BaseSettings):
     replicas: int = Field(1, ge=1, description="ChatGGUF replicas (the minimum when autoscaling).")
     max_replicas: int | None = Field(
         None, ge=1, description="Autoscale ChatGGUF up to this many replicas (None: fixed)."
+    )
+    target_ongoing_requests: float | None = Field(
+        None, gt=0, description="Autoscaling target of ongoing streams per replica (None: n_slots)."
+    )
+    upscale_delay_s: float = Field(5.0, ge=0, description="Load lasts this long before scale-up.")
+    downscale_delay_s: float = Field(30.0, ge=0, description="Idle this long before scale-down.")
+    num_gpus: float = Field(
+        0, ge=0, description="GPUs per ChatGGUF replica (> 0: placed on GPU nodes only)."
+    )
+    accelerator_type: str | None = Field(
+        None, description="Ray accelerator type the replicas need, e.g. H100 (None: any)."
     )
     affinity_routing: bool = Field(
         True, description="Route a conversation's turns to the replica holding its KV cache."
@@ -268,6 +279,11 @@ class Settings(BaseSettings):
     ingress_replicas: int = Field(1, ge=1, description="Ingress deployment replicas.")
     ray_address: str | None = Field(
         None, description="Join this Ray cluster instead of starting a local one."
+    )
+    proxy_location: Literal["EveryNode", "HeadOnly"] = Field(
+        "EveryNode",
+        description="Where Serve runs HTTP proxies: every node (clusters with one node per "
+        "host) or the head only (several Ray nodes sharing one host and port).",
     )
     log_level: str = Field("INFO", description="Python log level.")
     serve_fast_path: bool = Field(

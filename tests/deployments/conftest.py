@@ -1,7 +1,14 @@
-"""One real Serve deployment (2 ingress replicas, local Ray) shared by the module tests."""
+"""One real Serve deployment (2 ingress replicas) shared by the module tests.
+
+By default `lmwebui serve` starts its own one-node Ray. With
+``LMWEBUI_TEST_CLUSTER_NODES=3`` (``make test-cluster``) the same tests run against a
+3-node local Ray cluster (``ray.cluster_utils.Cluster``: a head and two worker nodes on
+this machine) that `lmwebui serve` joins, with PostgreSQL as the database.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +19,42 @@ from tests.hub_server import Hub
 from tests.live import LiveServer, start_server
 
 AUTH_LIMIT = "30/minute"  # every test in the session logs in from 127.0.0.1
+CLUSTER_NODES = int(os.environ.get("LMWEBUI_TEST_CLUSTER_NODES", "0") or 0)
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, live_hub: Hub) -> Iterator[LiveServer]:
+def cluster_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Environment that makes `lmwebui serve` join a multi-node cluster (empty: one node)."""
+    if CLUSTER_NODES < 2:
+        yield {}
+        return
+    from ray.cluster_utils import Cluster
+
+    from tests.pg import PgServer
+
+    pg: PgServer = request.getfixturevalue("pg_server")
+    pg.psql("CREATE DATABASE live_cluster")
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 4, "include_dashboard": False},
+    )
+    for _ in range(CLUSTER_NODES - 1):
+        cluster.add_node(num_cpus=4)
+    cluster.wait_for_nodes()
+    try:
+        yield {
+            "RAY_ADDRESS": cluster.address,
+            "LMWEBUI_PROXY_LOCATION": "HeadOnly",  # the nodes share one host and port
+            "LMWEBUI_DATABASE_URL": pg.url("live_cluster"),
+        }
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, live_hub: Hub, cluster_env: dict[str, str]
+) -> Iterator[LiveServer]:
     base: Path = tmp_path_factory.mktemp("live")
     server = start_server(
         base / "data",
@@ -24,6 +63,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, live_hub: Hub) -> Iter
             "LMWEBUI_RATE_LIMITS__AUTH": AUTH_LIMIT,
             "HF_ENDPOINT": live_hub.url,  # the local hub (tests/hub_server.py)
             "LMWEBUI_ADMIN_EMAILS": LIVE_ADMIN,
+            **cluster_env,
         },
     )
     try:

@@ -41,3 +41,33 @@ def test_autoscaling_options() -> None:
     assert "num_replicas" not in opts
     assert opts["autoscaling_config"]["max_replicas"] == 4
     assert opts["ray_actor_options"]["num_gpus"] == 1
+
+
+def test_cli_settings_place_and_autoscale_chat_replicas() -> None:
+    from lmwebui.cli import app_args_from_settings
+    from lmwebui.settings import Settings
+
+    settings = Settings(
+        chat={
+            "replicas": 1,
+            "max_replicas": 3,
+            "n_slots": 4,
+            "num_gpus": 1,
+            "accelerator_type": "L4",
+            "downscale_delay_s": 10,
+        }
+    )
+    chat = AppArgs.model_validate(app_args_from_settings(settings)).chat_gguf
+    assert chat is not None
+    opts = chat.serve_options()
+    assert opts["ray_actor_options"] == {"num_cpus": 0, "num_gpus": 1, "accelerator_type": "L4"}
+    scaling = opts["autoscaling_config"]
+    assert (scaling["min_replicas"], scaling["max_replicas"]) == (1, 3)
+    assert scaling["target_ongoing_requests"] == 4  # n_slots unless set
+    assert scaling["downscale_delay_s"] == 10
+    assert opts["max_queued_requests"] == 32  # bounded: a full queue is a 503
+
+    default = AppArgs.model_validate(app_args_from_settings(Settings())).chat_gguf
+    assert default is not None
+    fixed = default.serve_options()
+    assert fixed["num_replicas"] == 1 and fixed["ray_actor_options"] == {"num_cpus": 0}

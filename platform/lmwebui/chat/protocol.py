@@ -61,11 +61,16 @@ class ChunkChoice(BaseModel):
     finish_reason: str | None = None
 
 
-class ChatCompletionChunk(BaseModel):
+class _Completion(BaseModel):
+    """Fields every chat-completion object (chunk or whole response) carries."""
+
     id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int
     model: str
+
+
+class ChatCompletionChunk(_Completion):
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     choices: list[ChunkChoice]
     usage: Usage | None = None
 
@@ -76,11 +81,8 @@ class ResponseChoice(BaseModel):
     finish_reason: str | None = None
 
 
-class ChatCompletionResponse(BaseModel):
-    id: str
+class ChatCompletionResponse(_Completion):
     object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
     choices: list[ResponseChoice]
     usage: Usage
 

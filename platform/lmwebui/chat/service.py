@@ -238,7 +238,7 @@ class ChatService:
                 total.prompt_tokens,
                 total.completion_tokens,
             ),
-            new_conversation_id(),
+            new_id,  # the id turn 1 was routed by: turn 2 finds the same replica's KV
         )
         final: Event = {
             "type": "final_answer",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from lmwebui.api import create_app
+from lmwebui.api.services import Runtime
+from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.local import build_gguf_engine
+from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.settings import Settings
 from tests.chat_fixtures import login_as
 from tests.conftest import assert_error
+from tests.models import models_dir_with_bundled
 
 GREEDY = {"temperature": 0, "max_tokens": 12}
 
@@ -168,3 +176,46 @@ def test_provider_aliases(chat_client: TestClient, provider: str) -> None:
         "/api/chat", json={"message": "hi", "provider": provider, "max_tokens": 2}, headers=h
     )
     assert r.status_code == 200 and r.json()["provider"] == "gguf"
+
+
+class RecordingEngine(ChatEngine):
+    """The real GGUF engine, recording the requests it receives."""
+
+    def __init__(self, inner: ChatEngine) -> None:
+        self.inner = inner
+        self.requests: list[ChatCompletionRequest] = []
+
+    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        self.requests.append(request)
+        async for chunk in self.inner.stream(request):
+            yield chunk
+
+    async def models(self) -> list[ModelCard]:
+        return await self.inner.models()
+
+
+def test_every_turn_carries_the_conversation_id_as_affinity_key(tmp_path: Path) -> None:
+    """Replica affinity (deployments/routing.py) keys on request.user: turn 1 must already
+    use the id the conversation is stored under, or turn 2 lands on a cold replica."""
+    seen: list[RecordingEngine] = []
+
+    def engines(s: Settings) -> dict[str, ChatEngine]:
+        engine, _pool = build_gguf_engine(s)
+        seen.append(RecordingEngine(engine))
+        return {"gguf": seen[-1]}
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        models_dir=models_dir_with_bundled(tmp_path / "models"),
+        rate_limits={"enabled": False},
+        chat={"n_slots": 2, "n_ctx_per_slot": 1024},
+    )
+    with TestClient(create_app(settings, Runtime(chat_engines=engines))) as client:
+        h = login_as(client, "affinity@example.com")
+        first = client.post("/api/chat", json={"message": "Hello", **GREEDY}, headers=h).json()
+        cid = first["conversation_id"]
+        second = client.post(
+            "/api/chat", json={"message": "Again", "conversation_id": cid, **GREEDY}, headers=h
+        )
+        assert second.status_code == 200, second.text
+    assert [r.user for r in seen[0].requests] == [cid, cid]

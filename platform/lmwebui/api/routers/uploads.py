@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from lmwebui.api.deps import CurrentUserDep, RagDep, ServicesDep, UploadRateLimit
+from lmwebui.api.services import Services
 from lmwebui.api.uploads import MULTIPART_OPENAPI, receive_upload
 
 router = APIRouter(prefix="/api/upload", tags=["uploads"])
+
+Processor = Callable[[bytes, str], Awaitable[dict[str, Any]]]
+
+
+async def _process(
+    request: Request, services: Services, max_bytes: int, process: Processor
+) -> dict[str, Any]:
+    """Stream the upload to a temporary file (size-limited), process it, always clean up."""
+    upload = await receive_upload(
+        request, max_bytes=max_bytes, tmp_dir=services.settings.data_dir / "uploads"
+    )
+    try:
+        data = await asyncio.to_thread(upload.read_bytes)
+        return await process(data, upload.filename)
+    finally:
+        upload.cleanup()
 
 
 @router.post("/image", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
@@ -18,16 +36,7 @@ async def upload_image(
     request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
 ) -> dict[str, Any]:
     """An image (PNG, JPEG, GIF, WEBP, BMP, TIFF): a data URL, its size and its OCR text."""
-    upload = await receive_upload(
-        request,
-        max_bytes=rag.settings.max_image_bytes,
-        tmp_dir=services.settings.data_dir / "uploads",
-    )
-    try:
-        data = await asyncio.to_thread(upload.read_bytes)
-        return await rag.uploads.image(data, upload.filename)
-    finally:
-        upload.cleanup()
+    return await _process(request, services, rag.settings.max_image_bytes, rag.uploads.image)
 
 
 @router.post("/document", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
@@ -35,13 +44,4 @@ async def upload_document(
     request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
 ) -> dict[str, Any]:
     """A document (or a photo of one): its text, at most ``rag.upload_text_chars``."""
-    upload = await receive_upload(
-        request,
-        max_bytes=rag.settings.max_upload_bytes,
-        tmp_dir=services.settings.data_dir / "uploads",
-    )
-    try:
-        data = await asyncio.to_thread(upload.read_bytes)
-        return await rag.uploads.document(data, upload.filename)
-    finally:
-        upload.cleanup()
+    return await _process(request, services, rag.settings.max_upload_bytes, rag.uploads.document)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -55,7 +56,10 @@ class HandleChatEngine(ChatEngine):
             raise unwrapped from None
         finally:
             # Stops generation on the replica when our consumer goes away (cancel/disconnect).
-            gen.cancel()
+            # cancel() re-raises a failed assignment (e.g. BackPressureError): that error was
+            # already mapped above and must not replace it.
+            with contextlib.suppress(Exception):
+                gen.cancel()
 
     async def models(self) -> list[ModelCard]:
         try:
