@@ -155,7 +155,8 @@ def main() -> None:
 
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 4, "num_gpus": 0, "include_dashboard": False},
+        # the dashboard serves the state API that tells on which node each replica runs
+        head_node_args={"num_cpus": 4, "num_gpus": 0, "include_dashboard": True},
     )
     gpu_nodes = [
         cluster.add_node(

@@ -106,9 +106,12 @@ def report_faults(results: list[ProbeResult], kills: list[tuple[str, float]], t0
         "failed stream durations s |"
     )
     print("| --- | --- | --- | --- | --- |")
-    for deployment, at in kills:
+    ordered = sorted(kills, key=lambda k: k[1])
+    for i, (deployment, at) in enumerate(ordered):
         kill_t = t0 + at
-        window = [r for r in results if r.end >= kill_t and r.start < kill_t + 60]
+        # a fault's window ends at the next fault (or 60 s later)
+        until = t0 + ordered[i + 1][1] if i + 1 < len(ordered) else kill_t + 60
+        window = [r for r in results if r.end >= kill_t and r.start < min(until, kill_t + 60)]
         failed = [r for r in window if r.outcome != "ok"]
         recovered = next((r for r in window if r.outcome == "ok" and r.start >= kill_t), None)
         if failed and recovered:
@@ -175,6 +178,11 @@ def run_level(args: argparse.Namespace, server: LiveServer, users: int) -> None:
         prober.join(130)
     summarize(prefix, users, args.ingress_replicas)
     if kills:
+        with open(f"{prefix}_probe.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["start_s", "end_s", "outcome"])
+            for r in results:
+                writer.writerow([f"{r.start - t0:.2f}", f"{r.end - t0:.2f}", r.outcome])
         report_faults(results, kills, t0)
         bad = [r for r in results if r.end - r.start > 60]
         print(f"probe streams: {len(results)}; longer than 60 s (hangs): {len(bad)}")
@@ -188,19 +196,28 @@ def main() -> int:
     parser.add_argument("--ingress-replicas", type=int, default=1)
     parser.add_argument("--name", default="run")
     parser.add_argument("--kill", action="append", default=[], metavar="DEPLOYMENT@SECONDS")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
     REPORTS.mkdir(exist_ok=True)
     data = Path(tempfile.mkdtemp(prefix="loadtest-")) / "data"
-    server = start_server(
-        data,
-        env={
-            "LMWEBUI_INGRESS_REPLICAS": str(args.ingress_replicas),
-            # every locust user logs in from 127.0.0.1: lift the per-address auth limit
-            "LMWEBUI_RATE_LIMITS__AUTH": "100000/minute",
-            "LMWEBUI_RATE_LIMITS__CHAT": "100000/minute",
-            "LMWEBUI_RATE_LIMITS__UPLOAD": "100000/minute",
-        },
-    )
+    env = {
+        "LMWEBUI_INGRESS_REPLICAS": str(args.ingress_replicas),
+        # every locust user logs in from 127.0.0.1: lift the per-address auth limit
+        "LMWEBUI_RATE_LIMITS__AUTH": "100000/minute",
+        "LMWEBUI_RATE_LIMITS__CHAT": "100000/minute",
+        "LMWEBUI_RATE_LIMITS__UPLOAD": "100000/minute",
+    }
+    pg = None
+    if args.postgres:
+        from tests.pg import start_postgres
+
+        pg = start_postgres()
+        pg.psql("CREATE DATABASE loadtest")
+        env["LMWEBUI_DATABASE_URL"] = pg.url("loadtest")
+        args.name = f"{args.name}-pg"
+    server = start_server(data, env=env)
     print("| ingress replicas | users | request | req/s | p50 ms | p95 ms | p99 ms | failures |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     try:
@@ -208,6 +225,8 @@ def main() -> int:
             run_level(args, server, users)
     finally:
         server.stop()
+        if pg is not None:
+            pg.stop()
     return 0
 
 

@@ -258,6 +258,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); "
         "default: SQLite file in the data dir.",
     )
+    sqlite_busy_timeout_ms: int = Field(
+        10_000,
+        ge=0,
+        description="How long a SQLite writer waits for the file lock before the request "
+        "fails with a retryable 503 (several ingress replicas on SQLite contend for it; "
+        "use PostgreSQL for those).",
+    )
     models_dir: Path | None = Field(
         None, description="GGUF models directory (default data/models)."
     )

@@ -164,3 +164,6 @@ def test_targets_file_lists_the_node(live_server: LiveServer) -> None:
         (Path(live_server.data_dir) / "prometheus" / "ray_targets.json").read_text()
     )
     assert targets[0]["targets"] and all(":" in t for t in targets[0]["targets"])
+    # every node of a multi-node cluster (make test-cluster) is a scrape target
+    nodes = int(os.environ.get("LMWEBUI_TEST_CLUSTER_NODES", "0") or 0)
+    assert len(targets[0]["targets"]) == max(nodes, 1)

@@ -49,7 +49,7 @@ logger = logging.getLogger("lmwebui.api")
 async def build_services(settings: Settings, runtime: Runtime) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     await db.migrate()
     codec = TokenCodec(
         secrets.jwt_secret,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,24 +22,31 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from lmwebui.errors import ServiceUnavailable
+
+logger = logging.getLogger("lmwebui.db")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 716_204_001
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return on_connect
 
 
 class Database:
     """Owns the engine; built in the app lifespan, never at import time."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> None:
         self.url = make_url(url)
+        self.busy_timeout_ms = busy_timeout_ms
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
@@ -48,7 +57,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(self.busy_timeout_ms))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -68,8 +77,18 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
-            yield session
+        try:
+            async with self.sessionmaker() as session:
+                yield session
+        except OperationalError as exc:
+            # A SQLite file locked past the busy timeout (writers in several processes) or
+            # an unreachable server: a retryable 503 in the error contract, never a 500.
+            # The transaction was rolled back by the session: nothing half-written.
+            logger.warning("database unavailable: %s", exc.orig)
+            raise ServiceUnavailable(
+                "The database is busy or unavailable; retry shortly",
+                headers={"Retry-After": "1"},
+            ) from exc
 
     async def migrate(self) -> None:
         """Bring the schema to head. Safe to call from several replicas at once."""
@@ -99,7 +118,7 @@ class Database:
 
     async def _sqlite_upgrade(self) -> None:
         engine = create_async_engine(self.url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(self.busy_timeout_ms))
         try:
             async with engine.connect() as conn:
                 await conn.run_sync(self._upgrade)

@@ -1,0 +1,28 @@
+"""The database layer seen through the API: a locked SQLite file is a retryable 503."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import ClientFactory, assert_error
+
+
+def test_locked_sqlite_is_a_503_and_nothing_is_half_written(
+    client_factory: ClientFactory, tmp_path: Path
+) -> None:
+    client = client_factory(rate_limits={"enabled": False}, sqlite_busy_timeout_ms=200)
+    body = {"email": "locked@example.com", "password": "password123"}
+    # another process (here: another connection) holds the write lock past the timeout
+    holder = sqlite3.connect(tmp_path / "data" / "app.db", timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        r = client.post("/api/auth/register", json=body)
+        assert_error(r, 503, "SERVICE_UNAVAILABLE")
+        assert r.headers["Retry-After"] == "1"
+    finally:
+        holder.rollback()
+        holder.close()
+    # the failed request left no user behind: registering again works
+    assert client.post("/api/auth/register", json=body).status_code == 201
+    assert client.post("/api/auth/login", json=body).status_code == 200
