@@ -34,8 +34,8 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import percentile
-from tests.live import LiveServer, start_server
+from loadtests.httpbench import login, percentile
+from tests.live import start_server
 
 TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
 REPLICA_CLASS = "ServeReplica:lmwebui:ChatGGUF"
@@ -49,14 +49,6 @@ class LoadState:
     errors: int = 0
     done: int = 0
     ttfts: list[tuple[float, float]] = field(default_factory=list)  # (time, ttft ms)
-
-
-def login(server: LiveServer) -> dict[str, str]:
-    body = {"email": "autoscale@example.com", "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 async def user(
@@ -222,7 +214,7 @@ def main() -> None:
     phase = ["warmup"]
     thread = threading.Thread(target=sampler, daemon=True)
     try:
-        headers = login(server)
+        headers = login(server.url, "autoscale@example.com")
         url = server.url.replace("http://", "ws://") + "/ws/chat"
         thread.start()
 

@@ -32,6 +32,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadtests.httpbench import login as login_at
 from loadtests.httpbench import percentile
 from tests.live import LiveServer, free_port, start_server
 from tests.models import bundled_model_path
@@ -76,11 +77,7 @@ def platform(env: dict[str, str]) -> Iterator[LiveServer]:
 
 
 def login(server: LiveServer) -> dict[str, str]:
-    body = {"email": "bench@example.com", "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return login_at(server.url)
 
 
 async def ws_stream(url: str, headers: dict[str, str], data: dict[str, Any]) -> Stream:

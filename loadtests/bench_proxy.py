@@ -24,18 +24,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import Result, run
+from loadtests.httpbench import Result, login, run
 from tests.live import free_port, start_server
 
 ENDPOINTS = ["/health", "/api/auth/me"]
-
-
-def login(base: str) -> dict[str, str]:
-    body = {"email": "bench@example.com", "password": "password123"}
-    httpx.post(f"{base}/api/auth/register", json=body, timeout=30)
-    r = httpx.post(f"{base}/api/auth/login", json=body, timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def start_uvicorn(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:

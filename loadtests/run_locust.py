@@ -31,6 +31,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadtests.httpbench import login
 from tests.live import LiveServer, start_server
 
 REPORTS = Path(__file__).resolve().parent / "reports"
@@ -75,16 +76,6 @@ def probe(server: LiveServer, headers: dict[str, str], stop: threading.Event) ->
         if outcome != "ok":
             time.sleep(0.2)
     return results
-
-
-def probe_login(server: LiveServer) -> dict[str, str]:
-    import httpx
-
-    body = {"email": "probe@example.com", "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def summarize(prefix: Path, users: int, replicas: int) -> None:
@@ -157,7 +148,7 @@ def run_level(args: argparse.Namespace, server: LiveServer, users: int) -> None:
     results: list[ProbeResult] = []
     prober = None
     if kills:
-        headers = probe_login(server)
+        headers = login(server.url, "probe@example.com")
         prober = threading.Thread(
             target=lambda: results.extend(probe(server, headers, stop)), daemon=True
         )

@@ -57,11 +57,22 @@ def _haproxy_available() -> bool:
 
 def app_args_from_settings(settings: Settings) -> dict[str, Any]:
     """Non-secret settings the replicas must agree on; secrets stay in env/data dir."""
+    from sqlalchemy.engine import make_url
+
     overrides = settings.model_dump(
         mode="json", exclude={"jwt_secret", "fernet_key", "ray_address"}
     )
     overrides["chat"].pop("openai_api_key", None)
     overrides["rag"].pop("milvus_token", None)
+    if settings.database_url and make_url(settings.database_url).password:
+        # a password is a secret: not in Serve's (visible) app config; every node has
+        # LMWEBUI_DATABASE_URL in its environment (docs/deploy.md, the KubeRay secret)
+        overrides.pop("database_url", None)
+    # Replicas on other nodes do not inherit this process's environment: the hub origin
+    # (not a secret) is resolved here. HF_TOKEN stays in each node's environment.
+    overrides["gguf"]["hub_endpoint"] = (
+        settings.gguf.hub_endpoint or os.environ.get("HF_ENDPOINT") or None
+    )
     chat = settings.chat
     chat_gguf: dict[str, Any] = {
         # every slot busy plus as many waiting on the replica, then a bounded queue per

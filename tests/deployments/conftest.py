@@ -34,6 +34,11 @@ def cluster_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
     pg: PgServer = request.getfixturevalue("pg_server")
     pg.psql("CREATE DATABASE live_cluster")
+    # The head's proxy would prefer the ingress replica on its own node; spreading requests
+    # over replicas on different nodes is what the shared-state tests must see. The nodes'
+    # processes inherit this environment.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RAY_SERVE_PROXY_PREFER_LOCAL_NODE_ROUTING", "0")
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 4, "include_dashboard": False},
@@ -49,6 +54,7 @@ def cluster_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         }
     finally:
         cluster.shutdown()
+        mp.undo()
 
 
 @pytest.fixture(scope="session")

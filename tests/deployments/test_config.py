@@ -71,3 +71,25 @@ def test_cli_settings_place_and_autoscale_chat_replicas() -> None:
     assert default is not None
     fixed = default.serve_options()
     assert fixed["num_replicas"] == 1 and fixed["ray_actor_options"] == {"num_cpus": 0}
+
+
+def test_hub_endpoint_reaches_replicas_on_other_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers on other nodes do not inherit the driver's HF_ENDPOINT: it travels in args."""
+    from lmwebui.cli import app_args_from_settings
+    from lmwebui.settings import Settings
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.internal:8080")
+    args = app_args_from_settings(Settings())
+    assert args["settings"]["gguf"]["hub_endpoint"] == "http://hub.internal:8080"
+    monkeypatch.delenv("HF_ENDPOINT")
+    assert app_args_from_settings(Settings())["settings"]["gguf"]["hub_endpoint"] is None
+
+
+def test_database_password_is_not_in_serve_args() -> None:
+    from lmwebui.cli import app_args_from_settings
+    from lmwebui.settings import Settings
+
+    secret = Settings(database_url="postgresql+asyncpg://app:s3cret@db:5432/lmwebui")
+    assert "database_url" not in app_args_from_settings(secret)["settings"]
+    plain = Settings(database_url="postgresql+asyncpg://app@db:5432/lmwebui")
+    assert app_args_from_settings(plain)["settings"]["database_url"].endswith("@db:5432/lmwebui")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -25,7 +27,10 @@ def test_health_and_auth_through_serve(live_server: LiveServer) -> None:
         assert ray_info["connected"] is True and ray_info["cpus"] > 0
         assert ray_info["nodes"][0]["alive"] is True
         assert ray_info["deployments"]["Ingress"]["replicas"] == 2
-        assert info["database"]["type"] == "sqlite"
+        # one node by default; make test-cluster: 3 nodes and PostgreSQL
+        cluster_nodes = int(os.environ.get("LMWEBUI_TEST_CLUSTER_NODES", "0") or 0)
+        assert sum(n["alive"] for n in ray_info["nodes"]) == max(cluster_nodes, 1)
+        assert info["database"]["type"] == ("postgresql" if cluster_nodes > 1 else "sqlite")
         r = c.post("/api/auth/refresh")
         assert r.status_code == 200
         assert c.post("/api/auth/logout").status_code == 200
