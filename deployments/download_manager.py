@@ -12,12 +12,12 @@ import asyncio
 import logging
 from typing import Any
 
-from lmwebui.chat.engines.remote import unwrap_ray_error
 from lmwebui.errors import AppError, ServiceUnavailable
 from lmwebui.gguf.download_task import DownloadConfig
 from lmwebui.gguf.downloads import DownloadManager
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
+from lmwebui.remote_errors import unwrap_ray_error
 
 ACTOR_NAME = "DownloadManager"
 ACTOR_NAMESPACE = "lmwebui"
@@ -93,7 +93,7 @@ class RayDownloads:
         except TimeoutError:
             raise ServiceUnavailable("The download manager did not answer in time") from None
         except Exception as exc:
-            unwrapped = unwrap_ray_error(exc)
+            unwrapped = unwrap_ray_error(exc, "download manager")
             if isinstance(unwrapped, AppError):
                 raise unwrapped from None
             logger.warning("DownloadManager.%s failed: %s", method, exc)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from lmwebui.documents.types import ImageResult
-from lmwebui.errors import AppError, ServiceUnavailable
+from lmwebui.errors import AppError
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.types import (
     ChunkRecord,
@@ -16,28 +16,9 @@ from lmwebui.rag.types import (
     StoreHit,
     StoreQuery,
 )
+from lmwebui.remote_errors import unwrap_ray_error
 
 T = TypeVar("T")
-
-
-def unwrap(exc: BaseException, worker: str) -> BaseException:
-    """A worker's AppError arrives wrapped in RayTaskError: the original is re-raised; a dead
-    replica or a full queue becomes 503."""
-    from ray.exceptions import RayActorError, RayTaskError
-
-    if isinstance(exc, RayTaskError):
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, AppError):
-            return cause
-        if isinstance(cause, RayActorError):
-            exc = cause
-    if isinstance(exc, RayActorError):
-        return ServiceUnavailable(f"The {worker} worker failed; retry the request")
-    if type(exc).__name__ in {"BackPressureError", "DeploymentUnavailableError"}:
-        return ServiceUnavailable(
-            f"The {worker} worker is overloaded; retry shortly", headers={"Retry-After": "2"}
-        )
-    return exc
 
 
 async def _call(call: Awaitable[T], worker: str) -> T:
@@ -46,7 +27,7 @@ async def _call(call: Awaitable[T], worker: str) -> T:
     except AppError:
         raise
     except Exception as exc:
-        unwrapped = unwrap(exc, worker)
+        unwrapped = unwrap_ray_error(exc, f"{worker} worker", retry_after="2")
         if unwrapped is exc:
             raise
         raise unwrapped from None

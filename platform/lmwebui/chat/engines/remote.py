@@ -8,27 +8,10 @@ from typing import Any
 
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
-from lmwebui.errors import AppError, ServiceUnavailable
+from lmwebui.errors import AppError
+from lmwebui.remote_errors import unwrap_ray_error
 
-
-def unwrap_ray_error(exc: BaseException) -> BaseException:
-    """A deployment's AppError arrives wrapped in RayTaskError: re-raise the original."""
-    from ray.exceptions import RayActorError, RayTaskError
-
-    if isinstance(exc, RayTaskError):
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, AppError):
-            return cause
-        if isinstance(cause, RayActorError):
-            exc = cause
-    if isinstance(exc, RayActorError):
-        return ServiceUnavailable("The model replica failed; retry the request")
-    name = type(exc).__name__
-    if name in {"BackPressureError", "DeploymentUnavailableError"}:
-        return ServiceUnavailable(
-            "The model is overloaded; retry shortly", headers={"Retry-After": "1"}
-        )
-    return exc
+WHAT = "model replica"
 
 
 class HandleChatEngine(ChatEngine):
@@ -50,7 +33,7 @@ class HandleChatEngine(ChatEngine):
         except AppError:
             raise
         except Exception as exc:
-            unwrapped = unwrap_ray_error(exc)
+            unwrapped = unwrap_ray_error(exc, WHAT)
             if unwrapped is exc:
                 raise
             raise unwrapped from None
@@ -65,7 +48,7 @@ class HandleChatEngine(ChatEngine):
         try:
             cards = await self.handle.models.remote()
         except Exception as exc:
-            raise unwrap_ray_error(exc) from None
+            raise unwrap_ray_error(exc, WHAT) from None
         return [ModelCard.model_validate(c) for c in cards]
 
     async def ready(self) -> bool:
