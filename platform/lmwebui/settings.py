@@ -47,6 +47,13 @@ class ChatSettings(BaseSettings):
     n_slots: int = Field(16, ge=1, le=64, description="Parallel sequences per GGUF replica.")
     n_ctx_per_slot: int = Field(4096, ge=256, description="Context tokens per sequence.")
     n_threads: int | None = Field(None, description="llama.cpp threads (None = all cores).")
+    n_threads_single: int | None = Field(
+        None,
+        ge=1,
+        description="Threads when one sequence decodes alone (None = half of n_threads, the "
+        "rest stays with the platform on the same node; set it to n_threads on nodes "
+        "where the replica has the cores to itself).",
+    )
     n_gpu_layers: int = Field(0, description="Layers offloaded to GPU (-1 = all).")
     flash_attn: bool = Field(True, description="llama.cpp flash attention (faster batches).")
     deterministic: bool = Field(

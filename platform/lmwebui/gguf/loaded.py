@@ -28,6 +28,7 @@ class EngineDefaults:
     n_slots: int = 4
     n_ctx_per_slot: int = 4096
     n_threads: int | None = None
+    n_threads_single: int | None = None
     n_gpu_layers: int = 0
     flash_attn: bool = True
     deterministic: bool = False
@@ -65,6 +66,7 @@ def load_model(name: str, path: Path, defaults: EngineDefaults) -> LoadedModel:
                 n_slots=defaults.n_slots,
                 n_ctx_per_slot=defaults.n_ctx_per_slot,
                 n_threads=defaults.n_threads,
+                n_threads_single=defaults.n_threads_single,
                 n_gpu_layers=defaults.n_gpu_layers,
                 flash_attn=defaults.flash_attn,
                 deterministic=defaults.deterministic,

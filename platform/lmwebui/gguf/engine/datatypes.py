@@ -66,6 +66,9 @@ class EngineConfig:
     n_slots: int = 4  # parallel sequences per replica
     n_ctx_per_slot: int = 4096  # context per sequence (one KV stream per slot)
     n_threads: int | None = None  # None => os.cpu_count()
+    # Threads for a step that decodes ONE token of ONE sequence (llama.cpp's n_threads;
+    # batches of several tokens use n_threads). None => n_threads.
+    n_threads_single: int | None = None
     n_gpu_layers: int = 0
     n_batch: int = 512  # max real tokens per decode step
     prefill_chunk: int = 256  # max prompt tokens of ONE sequence per decode step
@@ -85,6 +88,8 @@ class EngineConfig:
             raise ValueError("n_batch and prefill_chunk must be >= 1")
         if self.n_threads is not None and self.n_threads < 1:
             raise ValueError("n_threads must be >= 1")
+        if self.n_threads_single is not None and self.n_threads_single < 1:
+            raise ValueError("n_threads_single must be >= 1")
 
 
 @dataclass

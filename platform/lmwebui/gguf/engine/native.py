@@ -164,7 +164,9 @@ class NativeContext:
         params.n_batch = n_batch
         params.n_ubatch = n_batch
         params.n_seq_max = n_streams
-        params.n_threads = n_threads
+        # llama.cpp runs a batch of one token on n_threads and larger batches (several
+        # sequences, prefill) on n_threads_batch.
+        params.n_threads = min(config.n_threads_single or n_threads, n_threads)
         params.n_threads_batch = n_threads
         # Separate streams: a sequence only attends over its own cells (cheap attention at
         # long contexts, and cell index == position, which batch-invariance relies on).
