@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ClientFactory, assert_error
 
 
@@ -26,3 +28,22 @@ def test_locked_sqlite_is_a_503_and_nothing_is_half_written(
     # the failed request left no user behind: registering again works
     assert client.post("/api/auth/register", json=body).status_code == 201
     assert client.post("/api/auth/login", json=body).status_code == 200
+
+
+def test_unreachable_postgresql_is_a_503(client_factory: ClientFactory) -> None:
+    """The database going away under a running app: a retryable 503, never a 500."""
+    from tests.pg import pg_bin, start_postgres
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL binaries not installed")
+    pg = start_postgres()  # its own server: the session's is shared by other tests
+    try:
+        pg.psql("CREATE DATABASE goes_away")
+        client = client_factory(database_url=pg.url("goes_away"), rate_limits={"enabled": False})
+        body = {"email": "gone@example.com", "password": "password123"}
+        assert client.post("/api/auth/register", json=body).status_code == 201
+    finally:
+        pg.stop()
+    r = client.post("/api/auth/login", json=body)
+    assert_error(r, 503, "SERVICE_UNAVAILABLE")
+    assert r.headers["Retry-After"] == "1"

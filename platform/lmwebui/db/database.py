@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -80,11 +80,11 @@ class Database:
         try:
             async with self.sessionmaker() as session:
                 yield session
-        except OperationalError as exc:
-            # A SQLite file locked past the busy timeout (writers in several processes) or
-            # an unreachable server: a retryable 503 in the error contract, never a 500.
-            # The transaction was rolled back by the session: nothing half-written.
-            logger.warning("database unavailable: %s", exc.orig)
+        except (OperationalError, InterfaceError, ConnectionError) as exc:
+            # A SQLite file locked past the busy timeout (writers in several processes), a
+            # server that refuses connections or dropped one: a retryable 503 in the error
+            # contract, never a 500. The session rolled the transaction back.
+            logger.warning("database unavailable: %s", getattr(exc, "orig", exc))
             raise ServiceUnavailable(
                 "The database is busy or unavailable; retry shortly",
                 headers={"Retry-After": "1"},
