@@ -34,8 +34,8 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import login, percentile
-from tests.live import start_server
+from loadtests.httpbench import percentile
+from tests.live import login, start_server
 
 TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
 REPLICA_CLASS = "ServeReplica:lmwebui:ChatGGUF"

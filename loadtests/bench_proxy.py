@@ -24,8 +24,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import Result, login, run
-from tests.live import free_port, start_server
+from loadtests.httpbench import Result, run
+from tests.live import free_port, login, start_server
 
 ENDPOINTS = ["/health", "/api/auth/me"]
 

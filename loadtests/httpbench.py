@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-import httpx
 
 
 @dataclass
@@ -65,12 +64,3 @@ async def run(url: str, n: int, concurrency: int, headers: dict[str, str]) -> Re
         rps=n / elapsed,
         errors=errors,
     )
-
-
-def login(base: str, email: str = "bench@example.com") -> dict[str, str]:
-    """Register (if needed) and log in; a Bearer header for the benchmark's requests."""
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{base}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{base}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -31,8 +31,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import login
-from tests.live import LiveServer, start_server
+from tests.live import LiveServer, login, start_server
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 

@@ -13,10 +13,9 @@ import gguf
 import pytest
 from fastapi.testclient import TestClient
 
-from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
-from lmwebui.settings import Settings
 from tests.chat_fixtures import login_as
+from tests.conftest import ClientFactory
 from tests.gguf_files import write_gguf
 from tests.hub_server import Hub
 
@@ -61,12 +60,12 @@ GGUFClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def gguf_client_factory(tmp_path: Path, hub: Hub) -> Iterator[GGUFClientFactory]:
+def gguf_client_factory(
+    client_factory: ClientFactory, tmp_path: Path, hub: Hub
+) -> GGUFClientFactory:
     """In-process apps on the local hub (rate limits off unless asked; small timeouts)."""
-    opened: list[TestClient] = []
 
     def factory(runtime: Runtime | None = None, **overrides: Any) -> TestClient:
-        overrides.setdefault("data_dir", tmp_path / "data")
         overrides.setdefault("models_dir", tmp_path / "models")
         overrides.setdefault("admin_emails", [ADMIN])
         overrides.setdefault("rate_limits", {"enabled": False, "concurrent_downloads": 2})
@@ -80,15 +79,9 @@ def gguf_client_factory(tmp_path: Path, hub: Hub) -> Iterator[GGUFClientFactory]
             "progress_interval_s": 0.05,
         }
         gguf_cfg.update(overrides.pop("gguf", {}))
-        settings = Settings(gguf=gguf_cfg, **overrides)
-        client = TestClient(create_app(settings, runtime), raise_server_exceptions=False)
-        client.__enter__()
-        opened.append(client)
-        return client
+        return client_factory(runtime, gguf=gguf_cfg, **overrides)
 
-    yield factory
-    for c in reversed(opened):
-        c.__exit__(None, None, None)
+    return factory
 
 
 @pytest.fixture

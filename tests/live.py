@@ -81,3 +81,12 @@ def start_server(
         time.sleep(0.5)
     server.stop()
     raise RuntimeError(f"lmwebui serve not ready in {ready_timeout}s:\n{server.tail()}")
+
+
+def login(base_url: str, email: str = "bench@example.com") -> dict[str, str]:
+    """Register (if needed) and log in over HTTP; a Bearer header for later requests."""
+    body = {"email": email, "password": "password123"}
+    httpx.post(f"{base_url}/api/auth/register", json=body, timeout=60)
+    r = httpx.post(f"{base_url}/api/auth/login", json=body, timeout=60)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -59,15 +59,6 @@ def rag_app_client(base: Path, workers: RagWorkers, **overrides: Any) -> Iterato
         yield client
 
 
-def auth_header(client: TestClient, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "password123"}
-    client.post("/api/auth/register", json=body)
-    r = client.post("/api/auth/login", json=body)
-    assert r.status_code == 200, r.text
-    client.cookies.clear()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def ingest(
     client: TestClient,
     headers: dict[str, str],

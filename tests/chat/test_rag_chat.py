@@ -13,8 +13,9 @@ from lmwebui.api import create_app
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.engines.local import build_gguf_engine
 from lmwebui.settings import Settings
+from tests.chat_fixtures import login_as
 from tests.models import models_dir_with_bundled
-from tests.rag_fixtures import RagWorkers, auth_header, ingest
+from tests.rag_fixtures import RagWorkers, ingest
 
 POLICY = b"Badge XK-4471 opens the server room on floor 3. Visitors must sign in at reception."
 
@@ -49,7 +50,7 @@ def chat(client: TestClient, h: dict[str, str], **body: Any) -> dict[str, Any]:
 
 
 def test_rest_answer_cites_the_users_document(client: TestClient) -> None:
-    h = auth_header(client, "rag-rest@example.com")
+    h = login_as(client, "rag-rest@example.com")
     doc = ingest(client, h, "policy.pdf", _pdf()).json()
     plain = chat(client, h)
     assert "citations" not in plain
@@ -67,7 +68,7 @@ def test_rest_answer_cites_the_users_document(client: TestClient) -> None:
 
 
 def test_no_documents_means_no_citations(client: TestClient) -> None:
-    h = auth_header(client, "rag-empty@example.com")
+    h = login_as(client, "rag-empty@example.com")
     plain = chat(client, h)
     grounded = chat(client, h, use_rag=True)
     assert grounded["citations"] == []
@@ -75,7 +76,7 @@ def test_no_documents_means_no_citations(client: TestClient) -> None:
 
 
 def test_websocket_final_answer_carries_citations(client: TestClient) -> None:
-    h = auth_header(client, "rag-ws@example.com")
+    h = login_as(client, "rag-ws@example.com")
     doc = ingest(client, h, "policy.txt", POLICY).json()
     with client.websocket_connect("/ws/chat", headers=h) as ws:
         ws.send_text(
@@ -94,7 +95,7 @@ def test_websocket_final_answer_carries_citations(client: TestClient) -> None:
 
 
 def test_conversation_documents_take_precedence(client: TestClient) -> None:
-    h = auth_header(client, "rag-conv@example.com")
+    h = login_as(client, "rag-conv@example.com")
     general = ingest(client, h, "general.txt", b"Badge XK-4471 is the general staff badge.").json()
     first = chat(client, h, message="hello")
     conv = first["conversation_id"]

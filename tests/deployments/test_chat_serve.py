@@ -14,17 +14,9 @@ import openai
 import pytest
 from websockets.sync.client import connect
 
-from tests.live import LiveServer
+from tests.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
-
-
-def login(server: LiveServer, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=30)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def ws_url(server: LiveServer, path: str) -> str:
@@ -41,7 +33,7 @@ def events_until_final(ws: Any) -> list[dict[str, Any]]:
 
 
 def test_rest_chat_through_serve(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-chat@example.com")
+    h = login(live_server.url, "serve-chat@example.com")
     r = httpx.post(
         f"{live_server.url}/api/chat",
         headers=h,
@@ -63,7 +55,7 @@ def test_rest_chat_through_serve(live_server: LiveServer) -> None:
 
 
 def test_ws_stream_and_cancel_through_serve(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-ws@example.com")
+    h = login(live_server.url, "serve-ws@example.com")
     with connect(ws_url(live_server, "/ws/chat"), additional_headers=h) as ws:
         ws.send(
             json.dumps(
@@ -112,7 +104,7 @@ def test_unauthenticated_ws_closed_1008(live_server: LiveServer) -> None:
 
 
 def test_openai_sdk_and_openai_provider_against_own_v1(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-v1@example.com")
+    h = login(live_server.url, "serve-v1@example.com")
     key = httpx.post(
         f"{live_server.url}/api/api-keys", json={"name": "self"}, headers=h, timeout=30
     ).json()["key"]
@@ -162,7 +154,7 @@ def _replica_pids(name: str) -> list[int]:
 
 
 def test_replica_killed_mid_stream(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-kill@example.com")
+    h = login(live_server.url, "serve-kill@example.com")
     pids = _replica_pids("ChatGGUF")
     assert pids
     with connect(ws_url(live_server, "/ws/chat"), additional_headers=h) as ws:

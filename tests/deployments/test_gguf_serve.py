@@ -15,17 +15,9 @@ from websockets.sync.client import connect
 from tests.gguf_files import write_gguf
 from tests.gguf_fixtures import LIVE_ADMIN, LIVE_FILE, LIVE_REPO
 from tests.hub_server import Hub
-from tests.live import LiveServer
+from tests.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
-
-
-def login(server: LiveServer, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=30)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def events(server: LiveServer, h: dict[str, str], task_id: str) -> list[dict[str, Any]]:
@@ -41,7 +33,7 @@ def events(server: LiveServer, h: dict[str, str], task_id: str) -> list[dict[str
 
 def test_resolve_download_chat_delete_through_serve(live_server: LiveServer, live_hub: Hub) -> None:
     base = live_server.url
-    h = login(live_server, LIVE_ADMIN)
+    h = login(live_server.url, LIVE_ADMIN)
     client = httpx.Client(base_url=base, headers=h, timeout=300)
     r = client.post("/api/gguf/resolve", json={"input": LIVE_REPO})
     assert r.status_code == 200, r.text
@@ -80,7 +72,7 @@ def test_resolve_download_chat_delete_through_serve(live_server: LiveServer, liv
 
 
 def test_upload_through_serve(live_server: LiveServer, tmp_path: Path) -> None:
-    h = login(live_server, LIVE_ADMIN)
+    h = login(live_server.url, LIVE_ADMIN)
     data = write_gguf(tmp_path / "up.gguf", data_bytes=8 * 1024 * 1024).read_bytes()
     with httpx.Client(base_url=live_server.url, headers=h, timeout=120) as client:
         r = client.post("/api/gguf/upload", files={"file": ("served.Q8_0.gguf", data)})

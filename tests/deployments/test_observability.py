@@ -19,7 +19,7 @@ from lmwebui.observe import prometheus_command
 from lmwebui.settings import Settings
 from tests.gguf_fixtures import LIVE_ADMIN, LIVE_REPO
 from tests.hub_server import Hub
-from tests.live import LiveServer, free_port
+from tests.live import LiveServer, free_port, login
 from tests.metrics.test_definitions import panel_exprs
 from tests.models import bundled_model_path
 
@@ -71,18 +71,10 @@ def wait_for(url: str, expr: str, timeout: float = 90) -> None:
     raise AssertionError(f"no data for {expr} after {timeout}s")
 
 
-def login(server: LiveServer, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def drive_traffic(server: LiveServer, hub: Hub) -> None:
     """One of everything the dashboards show."""
     base = server.url
-    user = login(server, "observer@example.com")
+    user = login(server.url, "observer@example.com")
     with httpx.Client(base_url=base, headers=user, timeout=300) as c:
         for _ in range(2):
             assert (
@@ -91,7 +83,7 @@ def drive_traffic(server: LiveServer, hub: Hub) -> None:
         c.get("/api/conversations")
         c.get("/api/nope")
         httpx.get(f"{base}/api/auth/me", headers={"Authorization": "Bearer junk"}, timeout=30)
-        limited = login(server, "limited@example.com")
+        limited = login(server.url, "limited@example.com")
         for i in range(6):  # the 6th upload in a minute is rate-limited
             c.post(
                 "/api/upload/document",
@@ -107,7 +99,7 @@ def drive_traffic(server: LiveServer, hub: Hub) -> None:
         ws.send(json.dumps({"action": "start_stream", "data": {"message": "Hi", "max_tokens": 8}}))
         while json.loads(ws.recv(timeout=120))["type"] != "final_answer":
             pass
-    admin = login(server, LIVE_ADMIN)
+    admin = login(server.url, LIVE_ADMIN)
     name = "observed.Q4_K_M.gguf"
     hub.add_file(LIVE_REPO, name, bundled_model_path())
     broken = "broken.Q2_K.gguf"

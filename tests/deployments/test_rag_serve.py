@@ -11,17 +11,9 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.documents import samples as S
-from tests.live import LiveServer
+from tests.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
-
-
-def login(server: LiveServer, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{server.url}/api/auth/register", json=body, timeout=30)
-    r = httpx.post(f"{server.url}/api/auth/login", json=body, timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def ingest(server: LiveServer, h: dict[str, str], name: str, data: bytes) -> httpx.Response:
@@ -43,8 +35,8 @@ def test_rag_deployments_are_ready(live_server: LiveServer) -> None:
 
 
 def test_ingest_search_chat_and_isolation(live_server: LiveServer) -> None:
-    a = login(live_server, "serve-rag-a@example.com")
-    b = login(live_server, "serve-rag-b@example.com")
+    a = login(live_server.url, "serve-rag-a@example.com")
+    b = login(live_server.url, "serve-rag-b@example.com")
     pdf = S.text_pdf([["Site manual"], ["The emergency generator code is GEN-5521."]])
     r = ingest(live_server, a, "manual.pdf", pdf)
     assert r.status_code == 201, r.text
@@ -87,7 +79,7 @@ def test_ingest_search_chat_and_isolation(live_server: LiveServer) -> None:
 
 
 def test_uploads_and_bad_input_through_serve(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-upload@example.com")
+    h = login(live_server.url, "serve-upload@example.com")
     png = S.image_bytes(S.text_image(["Parcel 7731 for Dana"]))
     r = httpx.post(
         f"{live_server.url}/api/upload/image",
@@ -105,7 +97,7 @@ def test_uploads_and_bad_input_through_serve(live_server: LiveServer) -> None:
 
 
 def test_embeddings_are_batched_across_callers(live_server: LiveServer) -> None:
-    h = login(live_server, "serve-emb@example.com")
+    h = login(live_server.url, "serve-emb@example.com")
     key = httpx.post(f"{live_server.url}/api/api-keys", json={"name": "e"}, headers=h, timeout=30)
     auth = {"Authorization": f"Bearer {key.json()['key']}"}
 

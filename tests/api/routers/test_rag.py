@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lmwebui.chat.conversations import Turn
+from tests.chat_fixtures import login_as
 from tests.conftest import ClientFactory, assert_error
 from tests.documents import samples as S
-from tests.rag_fixtures import RagWorkers, auth_header, ingest, search
+from tests.rag_fixtures import RagWorkers, ingest, search
 
 
 def docs_of(results: list[dict[str, Any]]) -> set[str]:
@@ -21,7 +22,7 @@ def docs_of(results: list[dict[str, Any]]) -> set[str]:
 
 
 def test_each_kind_is_ingested_and_cited_by_page(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "kinds@example.com")
+    h = login_as(rag_client, "kinds@example.com")
     files = {
         "report.pdf": (
             S.text_pdf([["Annual report", "Intro text."], ["Pelican migration peaked in May."]]),
@@ -65,7 +66,7 @@ def test_each_kind_is_ingested_and_cited_by_page(rag_client: TestClient) -> None
 
 
 def test_hybrid_finds_codes_and_paraphrases(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "hybrid@example.com")
+    h = login_as(rag_client, "hybrid@example.com")
     sections = [
         ("Billing", ["Invoices are sent on the first working day of each month."]),
         ("Security", ["Rotate the access badge code QX-7731 every ninety days."]),
@@ -83,8 +84,8 @@ def test_hybrid_finds_codes_and_paraphrases(rag_client: TestClient) -> None:
 
 
 def test_documents_are_private(rag_client: TestClient) -> None:
-    a = auth_header(rag_client, "owner@example.com")
-    b = auth_header(rag_client, "intruder@example.com")
+    a = login_as(rag_client, "owner@example.com")
+    b = login_as(rag_client, "intruder@example.com")
     r = ingest(rag_client, a, "secret.txt", b"The vault combination is 31-41-59.")
     doc_id = r.json()["document_id"]
     assert search(rag_client, b, "vault combination") == []
@@ -123,7 +124,7 @@ def test_documents_are_private(rag_client: TestClient) -> None:
 def test_bad_files_are_refused_and_nothing_is_stored(
     rag_client: TestClient, name: str, data: bytes, status: int, code: str
 ) -> None:
-    h = auth_header(rag_client, "bad@example.com")
+    h = login_as(rag_client, "bad@example.com")
     body = assert_error(ingest(rag_client, h, name, data), status, code)
     if name == "locked.pdf":
         assert "encrypted" in body["detail"]
@@ -131,7 +132,7 @@ def test_bad_files_are_refused_and_nothing_is_stored(
 
 
 def test_non_latin_documents(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "scripts@example.com")
+    h = login_as(rag_client, "scripts@example.com")
     texts = {
         "ja.txt": "東京タワーは一九五八年に完成しました。高さは三百三十三メートルです。",
         "ru.txt": "Байкал — самое глубокое озеро на Земле.",
@@ -145,8 +146,8 @@ def test_non_latin_documents(rag_client: TestClient) -> None:
 
 
 def test_conversation_scope(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "conv@example.com")
-    other = auth_header(rag_client, "conv-other@example.com")
+    h = login_as(rag_client, "conv@example.com")
+    other = login_as(rag_client, "conv-other@example.com")
     services = rag_client.app.state.services  # type: ignore[attr-defined]
     me = rag_client.get("/api/auth/me", headers=h).json()["id"]
     conv, _ = rag_client.portal.call(  # type: ignore[union-attr]
@@ -176,7 +177,7 @@ def test_conversation_scope(rag_client: TestClient) -> None:
 
 
 def test_search_validation_and_auth(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "val@example.com")
+    h = login_as(rag_client, "val@example.com")
     assert_error(
         rag_client.get("/api/rag/search", params={"query": ""}, headers=h), 400, "VALIDATION_ERROR"
     )
@@ -196,7 +197,7 @@ def test_search_validation_and_auth(rag_client: TestClient) -> None:
 
 
 def test_concurrent_ingests(rag_client: TestClient) -> None:
-    users = [auth_header(rag_client, f"conc{i}@example.com") for i in range(2)]
+    users = [login_as(rag_client, f"conc{i}@example.com") for i in range(2)]
     words = ["aardvark", "bison", "caracal", "dingo", "emu", "fossa"]
 
     def one(i: int) -> Any:
@@ -217,7 +218,7 @@ def test_concurrent_ingests(rag_client: TestClient) -> None:
 
 
 def test_account_deletion_removes_chunks(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "leaver@example.com")
+    h = login_as(rag_client, "leaver@example.com")
     me = rag_client.get("/api/auth/me", headers=h).json()["id"]
     ingest(rag_client, h, "mine.txt", b"Marmalade is made from Seville oranges.")
     store = rag_client.app.state.services.rag.backends.retriever  # type: ignore[attr-defined]
@@ -294,7 +295,7 @@ def test_failure_in_the_middle_of_ingest_leaves_nothing(
         return b
 
     c = client_factory(runtime=rag_workers.runtime(wrap), rag={"embedding_batch_size": 4})
-    h = auth_header(c, "fail@example.com")
+    h = login_as(c, "fail@example.com")
     body = assert_error(ingest(c, h, "long.txt", long_text("narwhal")), 503, "SERVICE_UNAVAILABLE")
     assert "nothing was stored" in body["detail"]
     assert c.get("/api/rag/documents", headers=h).json()["documents"] == []
@@ -313,7 +314,7 @@ def test_failure_after_the_store_write_is_rolled_back(
         return b
 
     c = client_factory(runtime=rag_workers.runtime(wrap))
-    h = auth_header(c, "rollback@example.com")
+    h = login_as(c, "rollback@example.com")
     assert_error(ingest(c, h, "x.txt", b"Okapi facts."), 503, "SERVICE_UNAVAILABLE")
     assert c.portal.call(holder["store"].count, 1) == 0  # type: ignore[union-attr]
     assert c.get("/api/rag/documents", headers=h).json()["documents"] == []
@@ -330,7 +331,7 @@ def test_a_pending_document_is_never_searchable(
         return b
 
     c = client_factory(runtime=rag_workers.runtime(wrap))
-    h = auth_header(c, "pending@example.com")
+    h = login_as(c, "pending@example.com")
     assert ingest(c, h, "old.txt", b"Capybara notes, first edition.").status_code == 201
     pausing["r"].armed = True
     with ThreadPoolExecutor(1) as pool:
@@ -348,7 +349,7 @@ def test_size_limit_413_and_nothing_on_disk(
     client_factory: ClientFactory, rag_workers: RagWorkers
 ) -> None:
     c = client_factory(runtime=rag_workers.runtime(), rag={"max_upload_bytes": 10_000})
-    h = auth_header(c, "big@example.com")
+    h = login_as(c, "big@example.com")
     big = b"word " * 10_000
     assert_error(ingest(c, h, "big.txt", big), 413, "PAYLOAD_TOO_LARGE")
 
@@ -374,14 +375,14 @@ def test_size_limit_413_and_nothing_on_disk(
 
 def test_upload_rate_limit(client_factory: ClientFactory, rag_workers: RagWorkers) -> None:
     c = client_factory(runtime=rag_workers.runtime())
-    h = auth_header(c, "limit@example.com")
+    h = login_as(c, "limit@example.com")
     codes = [ingest(c, h, f"{i}.txt", f"note {i}".encode()).status_code for i in range(6)]
     assert codes == [201] * 5 + [429]
 
 
 def test_rag_off_is_503(client_factory: ClientFactory) -> None:
     c = client_factory(rate_limits={"enabled": False})
-    h = auth_header(c, "off@example.com")
+    h = login_as(c, "off@example.com")
     assert_error(
         c.get("/api/rag/search", params={"query": "x"}, headers=h), 503, "SERVICE_UNAVAILABLE"
     )

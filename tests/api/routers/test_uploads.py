@@ -6,9 +6,10 @@ import base64
 
 from fastapi.testclient import TestClient
 
+from tests.chat_fixtures import login_as
 from tests.conftest import ClientFactory, assert_error
 from tests.documents import samples as S
-from tests.rag_fixtures import RagWorkers, auth_header
+from tests.rag_fixtures import RagWorkers
 
 
 def upload(client: TestClient, h: dict[str, str], kind: str, name: str, data: bytes) -> object:
@@ -18,7 +19,7 @@ def upload(client: TestClient, h: dict[str, str], kind: str, name: str, data: by
 
 
 def test_image_upload_returns_data_url_metadata_and_ocr(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "img@example.com")
+    h = login_as(rag_client, "img@example.com")
     img = S.text_image(["Platform 9 departs at 14:05", "Gate B17"])
     png = S.image_bytes(img)
     r = upload(rag_client, h, "image", "ticket.png", png)
@@ -43,7 +44,7 @@ def test_image_upload_returns_data_url_metadata_and_ocr(rag_client: TestClient) 
 
 
 def test_image_upload_bad_inputs(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "imgbad@example.com")
+    h = login_as(rag_client, "imgbad@example.com")
     assert_error(
         upload(rag_client, h, "image", "x.png", S.text_pdf([["x"]])), 415, "UNSUPPORTED_MEDIA_TYPE"
     )
@@ -58,7 +59,7 @@ def test_image_upload_bad_inputs(rag_client: TestClient) -> None:
 
 
 def test_document_upload_returns_text(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "doc@example.com")
+    h = login_as(rag_client, "doc@example.com")
     data = S.docx([("Summary", ["Net profit rose to 3.2 million."]), ("Outlook", ["Stable."])])
     body = upload(rag_client, h, "document", "q3.docx", data).json()  # type: ignore[attr-defined]
     assert body["file_id"].startswith("doc_") and body["type"] == "document"
@@ -77,7 +78,7 @@ def test_document_upload_returns_text(rag_client: TestClient) -> None:
 
 
 def test_document_upload_bad_inputs(rag_client: TestClient) -> None:
-    h = auth_header(rag_client, "docbad@example.com")
+    h = login_as(rag_client, "docbad@example.com")
     assert_error(
         upload(rag_client, h, "document", "a.exe", b"\x7fELF" + bytes(range(256)) * 4),
         415,
@@ -102,7 +103,7 @@ def test_truncation_and_size_limits(client_factory: ClientFactory, rag_workers: 
         rate_limits={"enabled": False},
         rag={"upload_text_chars": 50, "max_image_bytes": 5000},
     )
-    h = auth_header(c, "trunc@example.com")
+    h = login_as(c, "trunc@example.com")
     body = upload(c, h, "document", "long.txt", b"All work and no play. " * 20).json()  # type: ignore[attr-defined]
     assert body["metadata"]["truncated"] is True and len(body["text"]) == 50
     big = S.image_bytes(S.text_image(["x" * 50] * 10))
