@@ -1,6 +1,6 @@
 """What an idle platform costs the GGUF engine on the same cores.
 
-The platform's own engine (16 slots, as in a ChatGGUF replica) runs in this process: first
+The engine a ChatGGUF replica builds (same settings) runs in this process: first
 alone, then with an idle `lmwebui serve` (Ray, Serve, every replica and actor, no traffic)
 beside it on the same machine; repeated --rounds times, interleaved, because a shared
 machine's speed drifts during a session. Same request pattern as bench_chat.py's
@@ -20,7 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lmwebui.gguf.engine import BatchedEngine, EngineConfig, GenerationChunk, SamplingParams
+from lmwebui.chat.engines.local import engine_defaults
+from lmwebui.gguf.engine import BatchedEngine, GenerationChunk, SamplingParams
+from lmwebui.gguf.loaded import load_model
+from lmwebui.settings import load_settings
 from loadtests.bench_chat import TOPICS, platform
 from tests.models import bundled_model_path
 
@@ -47,23 +50,18 @@ async def level(engine: BatchedEngine, n: int, max_tokens: int) -> float:
 
 
 def measure(streams: list[int], runs: int, max_tokens: int) -> dict[int, float]:
-    # n_threads_single=1 as in a ChatGGUF replica (settings.chat.n_threads_single default).
-    engine = BatchedEngine(
-        EngineConfig(
-            model_path=str(bundled_model_path()),
-            n_slots=16,
-            n_ctx_per_slot=4096,
-            n_threads_single=1,
-        )
-    )
+    # The engine a ChatGGUF replica builds, from the same settings (slots, threads, flash-attn).
+    model = load_model("bench", bundled_model_path(), engine_defaults(load_settings()))
     try:
-        asyncio.run(level(engine, 2, 8))  # warm-up
+        asyncio.run(level(model.engine, 2, 8))  # warm-up
         return {
-            n: statistics.median(asyncio.run(level(engine, n, max_tokens)) for _ in range(runs))
+            n: statistics.median(
+                asyncio.run(level(model.engine, n, max_tokens)) for _ in range(runs)
+            )
             for n in streams
         }
     finally:
-        engine.close()
+        model.close()
 
 
 def main() -> None:
