@@ -55,57 +55,6 @@ def _haproxy_available() -> bool:
         return shutil.which("haproxy") is not None
 
 
-def app_args_from_settings(settings: Settings) -> dict[str, Any]:
-    """Non-secret settings the replicas must agree on; secrets stay in env/data dir."""
-    from sqlalchemy.engine import make_url
-
-    overrides = settings.model_dump(
-        mode="json", exclude={"jwt_secret", "fernet_key", "ray_address"}
-    )
-    overrides["chat"].pop("openai_api_key", None)
-    overrides["rag"].pop("milvus_token", None)
-    if settings.database_url and make_url(settings.database_url).password:
-        # a password is a secret: not in Serve's (visible) app config; every node has
-        # LMWEBUI_DATABASE_URL in its environment (docs/deploy.md, the KubeRay secret)
-        overrides.pop("database_url", None)
-    # Replicas on other nodes do not inherit this process's environment: the hub origin
-    # (not a secret) is resolved here. HF_TOKEN stays in each node's environment.
-    overrides["gguf"]["hub_endpoint"] = (
-        settings.gguf.hub_endpoint or os.environ.get("HF_ENDPOINT") or None
-    )
-    chat = settings.chat
-    chat_gguf: dict[str, Any] = {
-        # every slot busy plus as many waiting on the replica, then a bounded queue per
-        # caller, then 503 (never an unbounded queue)
-        "max_ongoing_requests": chat.n_slots * 2,
-        "max_queued_requests": chat.n_slots * 8,
-        "num_gpus": chat.num_gpus,
-        "accelerator_type": chat.accelerator_type,
-    }
-    if chat.max_replicas and chat.max_replicas > chat.replicas:
-        chat_gguf["autoscaling"] = {
-            "min_replicas": chat.replicas,
-            "max_replicas": chat.max_replicas,
-            "target_ongoing_requests": chat.target_ongoing_requests or chat.n_slots,
-            "upscale_delay_s": chat.upscale_delay_s,
-            "downscale_delay_s": chat.downscale_delay_s,
-        }
-    else:
-        chat_gguf["num_replicas"] = chat.replicas
-    if chat.affinity_routing:
-        chat_gguf["request_router"] = "deployments.routing:ConversationAffinityRouter"
-        chat_gguf["request_router_kwargs"] = {"saturated_at": chat.n_slots}
-    return {
-        "app_name": APP_NAME,
-        "settings": overrides,
-        "ingress": {"num_replicas": settings.ingress_replicas, "max_ongoing_requests": 256},
-        "chat_gguf": chat_gguf,
-        **(
-            {} if settings.rag.enabled else {"embedder": None, "documents": None, "retriever": None}
-        ),
-    }
-
-
 def serve_command(args: argparse.Namespace) -> int:
     try:
         settings = _load(args)
@@ -121,6 +70,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from ray import serve
 
     from deployments.app import build_app
+    from deployments.config import AppArgs
 
     address = settings.ray_address or os.environ.get("RAY_ADDRESS")
     started_ray = address is None
@@ -148,7 +98,7 @@ def serve_command(args: argparse.Namespace) -> int:
             http_options={"host": settings.http_host, "port": settings.http_port},
         )
         serve.run(
-            build_app(app_args_from_settings(settings)),
+            build_app(AppArgs.from_settings(settings, APP_NAME)),
             name=APP_NAME,
             route_prefix="/",
             blocking=False,

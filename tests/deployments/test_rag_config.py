@@ -29,11 +29,10 @@ def test_milvus_lite_allows_one_retriever_replica() -> None:
     assert "Retriever" in rag_handles(server)
 
 
-def test_cli_passes_rag_switch() -> None:
-    from lmwebui.cli import app_args_from_settings
+def test_settings_pass_rag_switch() -> None:
     from lmwebui.settings import Settings
 
-    on = AppArgs.model_validate(app_args_from_settings(Settings()))
+    on = AppArgs.from_settings(Settings())
     assert on.embedder is not None and "milvus_token" not in on.settings["rag"]
-    off = AppArgs.model_validate(app_args_from_settings(Settings(rag={"enabled": False})))
+    off = AppArgs.from_settings(Settings(rag={"enabled": False}))
     assert off.embedder is None and off.documents is None and off.retriever is None
