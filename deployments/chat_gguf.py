@@ -12,14 +12,14 @@ from ray import serve
 
 from deployments.model_unload import unload_multiplexed
 from lmwebui.chat.coalesce import coalesce
-from lmwebui.chat.engines.local import engine_defaults
 from lmwebui.chat.protocol import ChatCompletionRequest
 from lmwebui.errors import ModelNotFound
-from lmwebui.gguf.chat_engine import GGUFChatEngine
-from lmwebui.gguf.files import ensure_bundled_model, resolve_model_path
-from lmwebui.gguf.loaded import LoadedModel, load_model
+from lmwebui.inference.builder import engine_defaults
+from lmwebui.inference.chat_engine import GGUFChatEngine
+from lmwebui.inference.loaded import LoadedModel, load_model
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
+from lmwebui.models.files import ensure_bundled_model, resolve_model_path
 from lmwebui.settings import load_settings
 
 logger = logging.getLogger("lmwebui.deployments.chat_gguf")

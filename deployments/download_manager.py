@@ -3,7 +3,7 @@
 Every ingress replica gets the same actor (``get_if_exists``), so all replicas see the same
 tasks and a download outlives the replica that started it. ``max_restarts=-1``: a killed
 actor is restarted by Ray, reloads the persisted tasks and resumes their partial files
-with HTTP Range. Logic lives in ``lmwebui.gguf.downloads``.
+with HTTP Range. Logic lives in ``lmwebui.models.downloads``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import logging
 from typing import Any
 
 from lmwebui.errors import AppError, ServiceUnavailable
-from lmwebui.gguf.download_task import DownloadConfig
-from lmwebui.gguf.downloads import DownloadManager
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
+from lmwebui.models.download_task import DownloadConfig
+from lmwebui.models.downloads import DownloadManager
 from lmwebui.remote_errors import unwrap_ray_error
 
 ACTOR_NAME = "DownloadManager"

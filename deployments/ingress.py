@@ -13,10 +13,10 @@ from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.engines.remote import HandleChatEngine
-from lmwebui.gguf.compat import RayNodes
-from lmwebui.gguf.runtime import GGUFRuntime
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
+from lmwebui.models.compat import RayNodes
+from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.rag.remote import rag_runtime
 from lmwebui.ratelimit import LocalLimiterBackend, RayLimiterBackend
 from lmwebui.settings import load_settings

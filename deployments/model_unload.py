@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from lmwebui.errors import ServiceUnavailable
-from lmwebui.gguf.runtime import Unloader
+from lmwebui.models.runtime import Unloader
 
 logger = logging.getLogger("lmwebui.deployments.model_unload")
 _WRAPPER_ATTR = "__serve_multiplex_wrapper"

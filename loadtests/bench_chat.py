@@ -190,7 +190,12 @@ def inprocess_llama(prompt_text: str, max_tokens: int, runs: int) -> tuple[float
 
 async def inprocess_engine(prompt: list[int], max_tokens: int, runs: int) -> tuple[float, float]:
     """The platform's own engine called in-process: (decode tok/s, TTFT ms) medians."""
-    from lmwebui.gguf.engine import BatchedEngine, EngineConfig, GenerationChunk, SamplingParams
+    from lmwebui.inference.engine import (
+        BatchedEngine,
+        EngineConfig,
+        GenerationChunk,
+        SamplingParams,
+    )
 
     engine = BatchedEngine(
         EngineConfig(
@@ -242,7 +247,7 @@ async def cancel_to_next_token(server: LiveServer, headers: dict[str, str]) -> f
 
 def cmd_single(args: argparse.Namespace) -> None:
     from lmwebui.chat.protocol import ChatMessage
-    from lmwebui.gguf.chat_format import gemma_format
+    from lmwebui.inference.chat_format import gemma_format
 
     formatted = gemma_format([ChatMessage(role="user", content=PROMPT)])
     llama_rate, llama_ttft = inprocess_llama(formatted.text, args.max_tokens, args.runs)

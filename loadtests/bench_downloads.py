@@ -138,7 +138,7 @@ def hf_download(env: Env) -> float:
 def spec_of(env: Env, clients: dict[str, Any]) -> Any:
     import hashlib
 
-    from lmwebui.gguf.download_task import DownloadSpec
+    from lmwebui.models.download_task import DownloadSpec
 
     if "sha" not in clients:
         h = hashlib.sha256()
@@ -162,8 +162,8 @@ def manager_download(env: Env, clients: dict[str, Any]) -> float:
     """The DownloadManager class alone, in this process (no app server, no Ray)."""
     import asyncio
 
-    from lmwebui.gguf.download_task import DownloadConfig
-    from lmwebui.gguf.downloads import DownloadManager
+    from lmwebui.models.download_task import DownloadConfig
+    from lmwebui.models.downloads import DownloadManager
 
     models = env.work / "manager-models"
     shutil.rmtree(models, ignore_errors=True)
@@ -193,7 +193,7 @@ def actor_download(env: Env, clients: dict[str, Any]) -> float:
     import ray
 
     from deployments.download_manager import RayDownloads
-    from lmwebui.gguf.download_task import DownloadConfig
+    from lmwebui.models.download_task import DownloadConfig
 
     models = env.work / "actor-models"
     if "ray" not in clients:

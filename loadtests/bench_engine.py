@@ -1,4 +1,4 @@
-"""Benchmark the continuous-batching GGUF engine (lmwebui.gguf.engine).
+"""Benchmark the continuous-batching GGUF engine (lmwebui.inference.engine).
 
 Measures aggregate decode throughput and time-to-first-token at several concurrency levels
 (n_slots = streams), then the TTFT of a chat "second turn" on a long history whose KV is
@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from lmwebui.gguf.engine import (
+from lmwebui.inference.engine import (
     BatchedEngine,
     EngineConfig,
     GenerationChunk,
@@ -239,5 +239,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    logging.getLogger("lmwebui.gguf.llama_cpp").setLevel(logging.ERROR)  # model-load warnings
+    logging.getLogger("lmwebui.inference.llama_cpp").setLevel(logging.ERROR)  # model-load warnings
     asyncio.run(main(parse_args(sys.argv[1:])))

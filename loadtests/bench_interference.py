@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lmwebui.chat.engines.local import engine_defaults
-from lmwebui.gguf.engine import BatchedEngine, GenerationChunk, SamplingParams
-from lmwebui.gguf.loaded import load_model
+from lmwebui.inference.builder import engine_defaults
+from lmwebui.inference.engine import BatchedEngine, GenerationChunk, SamplingParams
+from lmwebui.inference.loaded import load_model
 from lmwebui.settings import load_settings
 from loadtests.bench_chat import TOPICS, platform
 from tests.models import bundled_model_path

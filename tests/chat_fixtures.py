@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
-from lmwebui.chat.engines.local import build_gguf_engine
+from lmwebui.inference.builder import build_gguf_engine
 from lmwebui.settings import Settings
 from tests.models import models_dir_with_bundled
 

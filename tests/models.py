@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lmwebui.gguf.files import BUNDLED_MODEL, ensure_bundled_model
+from lmwebui.models.files import BUNDLED_MODEL, ensure_bundled_model
 
 CACHE = Path(os.environ.get("LMWEBUI_TEST_MODEL_DIR", "/tmp/lmwebui-test-models"))
 

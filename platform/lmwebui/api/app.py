@@ -35,7 +35,7 @@ from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
 from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
 from lmwebui.errors import register_error_handlers
-from lmwebui.gguf.management import GGUFService
+from lmwebui.models.management import GGUFService
 from lmwebui.rag.context import ChatRetrieval
 from lmwebui.rag.registry import DocumentRegistry
 from lmwebui.rag.service import RagService

@@ -12,7 +12,7 @@ from lmwebui.api.services import Services
 from lmwebui.auth.api_keys import looks_like_api_key
 from lmwebui.auth.service import CurrentUser
 from lmwebui.errors import AuthRequired, PermissionDenied, ServiceUnavailable
-from lmwebui.gguf.management import GGUFService
+from lmwebui.models.management import GGUFService
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimitResult
 

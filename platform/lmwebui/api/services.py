@@ -13,8 +13,8 @@ from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.provider_keys import ProviderKeyService
 from lmwebui.chat.service import ChatService
 from lmwebui.db import Database
-from lmwebui.gguf.management import GGUFService
-from lmwebui.gguf.runtime import GGUFRuntime
+from lmwebui.models.management import GGUFService
+from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter

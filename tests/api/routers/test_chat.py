@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
-from lmwebui.chat.engines.local import build_gguf_engine
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.inference.builder import build_gguf_engine
 from lmwebui.settings import Settings
 from tests.chat_fixtures import login_as
 from tests.conftest import assert_error
@@ -54,7 +54,7 @@ def test_chat_creates_and_continues_a_conversation(chat_client: TestClient) -> N
 
 def test_max_tokens_honoured(chat_client: TestClient) -> None:
     # Exact greedy reproducibility across batch shapes is the engine's deterministic mode,
-    # tested in tests/gguf/engine; the default (fast) mode only promises max_tokens here.
+    # tested in tests/inference/engine; the default (fast) mode only promises max_tokens here.
     h = login_as(chat_client, "det@example.com")
     req = {"message": "Count: one, two, three,", "temperature": 0, "max_tokens": 5}
     a = chat_client.post("/api/chat", json=req, headers=h).json()

@@ -11,16 +11,6 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.conftest import assert_error
-from tests.gguf.helpers import (
-    leftovers,
-    model_names,
-    sha256,
-    start,
-    status,
-    wait_done,
-    wait_until,
-    ws_events,
-)
 from tests.gguf_fixtures import (
     MIB,
     REPO,
@@ -30,6 +20,16 @@ from tests.gguf_fixtures import (
     user_headers,
 )
 from tests.hub_server import Hub
+from tests.model_management.helpers import (
+    leftovers,
+    model_names,
+    sha256,
+    start,
+    status,
+    wait_done,
+    wait_until,
+    ws_events,
+)
 
 Q8 = "tiny.Q8_0.gguf"
 

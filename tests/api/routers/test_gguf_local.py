@@ -9,10 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from lmwebui.api.services import Runtime
-from lmwebui.gguf.files import BUNDLED_MODEL
-from lmwebui.gguf.runtime import GGUFRuntime
+from lmwebui.models.files import BUNDLED_MODEL
+from lmwebui.models.runtime import GGUFRuntime
 from tests.conftest import assert_error
-from tests.gguf.helpers import leftovers, model_names, start, wait_done
 from tests.gguf_files import write_gguf
 from tests.gguf_fixtures import (
     MIB,
@@ -22,6 +21,7 @@ from tests.gguf_fixtures import (
     user_headers,
 )
 from tests.hub_server import Hub
+from tests.model_management.helpers import leftovers, model_names, start, wait_done
 from tests.models import models_dir_with_bundled
 
 

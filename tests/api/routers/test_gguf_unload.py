@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
-from lmwebui.chat.engines.local import build_gguf_engine
-from lmwebui.gguf.files import BUNDLED_MODEL
-from lmwebui.gguf.loaded import ModelPool
-from lmwebui.gguf.runtime import GGUFRuntime
+from lmwebui.inference.builder import build_gguf_engine
+from lmwebui.inference.loaded import ModelPool
+from lmwebui.models.files import BUNDLED_MODEL
+from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.settings import Settings
 from tests.chat_fixtures import login_as
 from tests.conftest import assert_error

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.gguf.helpers import leftovers, model_names, start, wait_until, ws_events
 from tests.gguf_fixtures import (
     MIB,
     REPO,
@@ -18,6 +17,7 @@ from tests.gguf_fixtures import (
     user_headers,
 )
 from tests.hub_server import Hub
+from tests.model_management.helpers import leftovers, model_names, start, wait_until, ws_events
 
 Q8 = "tiny.Q8_0.gguf"
 

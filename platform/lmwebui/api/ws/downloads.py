@@ -22,8 +22,8 @@ from lmwebui.api.ws.chat import POLICY_VIOLATION, authenticate_socket
 from lmwebui.api.ws.frames import FrameError, parse_frame
 from lmwebui.auth.service import CurrentUser
 from lmwebui.errors import AppError
-from lmwebui.gguf.download_task import TERMINAL, event_for
-from lmwebui.gguf.management import GGUFService
+from lmwebui.models.download_task import TERMINAL, event_for
+from lmwebui.models.management import GGUFService
 
 router = APIRouter()
 logger = logging.getLogger("lmwebui.ws.downloads")

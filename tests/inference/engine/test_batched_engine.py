@@ -4,7 +4,7 @@ Exact-equality tests run the engine in ``deterministic=True`` mode: with llama.c
 CPU kernels the logits of a row depend on how many rows share the matmul (1-row GEMV vs
 n-row tinyBLAS/repacked GEMM, flash-attn tiling), so greedy outputs of the default mode can
 differ between a solo and a batched run after a few tokens (near-ties of the tiny model).
-See ``lmwebui/gguf/engine/scheduler.py`` for what deterministic mode changes.
+See ``lmwebui/inference/engine/scheduler.py`` for what deterministic mode changes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lmwebui.gguf.engine import (
+from lmwebui.inference.engine import (
     BatchedEngine,
     EngineClosedError,
     GenerationChunk,

@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from lmwebui.errors import Conflict, NotFound, RateLimited
-from lmwebui.gguf.catalog import ModelCatalog
-from lmwebui.gguf.download_runner import DownloadFailed, DownloadRunner
-from lmwebui.gguf.download_task import (
+from lmwebui.metrics import get_metrics
+from lmwebui.models.catalog import ModelCatalog
+from lmwebui.models.download_runner import DownloadFailed, DownloadRunner
+from lmwebui.models.download_task import (
     DownloadConfig,
     DownloadSpec,
     DownloadTask,
     TaskStore,
 )
-from lmwebui.gguf.hub_policy import HubPolicy
-from lmwebui.gguf.storage import DOWNLOADS_DIR, StorageLimits
-from lmwebui.metrics import get_metrics
+from lmwebui.models.hub_policy import HubPolicy
+from lmwebui.models.storage import DOWNLOADS_DIR, StorageLimits
 
-logger = logging.getLogger("lmwebui.gguf.downloads")
+logger = logging.getLogger("lmwebui.models.downloads")
 
 
 class DownloadManager:

@@ -19,11 +19,11 @@ from lmwebui.errors import (
     UpstreamTimeout,
     ValidationFailed,
 )
-from lmwebui.gguf.hub_policy import HubPolicy, HubRef
-from lmwebui.gguf.metadata import quantization_from_name, split_part
-from lmwebui.gguf.storage import human_size
+from lmwebui.models.hub_policy import HubPolicy, HubRef
+from lmwebui.models.metadata import quantization_from_name, split_part
+from lmwebui.models.storage import human_size
 
-logger = logging.getLogger("lmwebui.gguf.hub")
+logger = logging.getLogger("lmwebui.models.hub")
 
 # Default pick for a bare repo: the usual quality/size sweet spot first.
 PREFERRED_QUANTS = (

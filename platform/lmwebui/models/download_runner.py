@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 
 from lmwebui.errors import InsufficientStorage
-from lmwebui.gguf.catalog import ModelCatalog
-from lmwebui.gguf.download_task import DownloadConfig, DownloadTask, TaskStore
-from lmwebui.gguf.hub_policy import HubPolicy, UnsafeURL
-from lmwebui.gguf.metadata import InvalidGGUF, read_gguf_info
-from lmwebui.gguf.storage import StorageLimits, fsync_file, install_file, is_disk_full
-from lmwebui.gguf.transfer import (
+from lmwebui.models.catalog import ModelCatalog
+from lmwebui.models.download_task import DownloadConfig, DownloadTask, TaskStore
+from lmwebui.models.hub_policy import HubPolicy, UnsafeURL
+from lmwebui.models.metadata import InvalidGGUF, read_gguf_info
+from lmwebui.models.storage import StorageLimits, fsync_file, install_file, is_disk_full
+from lmwebui.models.transfer import (
     Attempt,
     Progress,
     RestartFromZero,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lmwebui.gguf.engine.text import TextAssembler
+from lmwebui.inference.engine.text import TextAssembler
 
 
 def feed(asm: TextAssembler, pieces: list[bytes]) -> list[str]:

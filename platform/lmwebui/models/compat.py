@@ -26,10 +26,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from lmwebui.gguf.metadata import GGUFInfo
+from lmwebui.models.metadata import GGUFInfo
 from lmwebui.system.hardware import query_gpus
 
-logger = logging.getLogger("lmwebui.gguf.compat")
+logger = logging.getLogger("lmwebui.models.compat")
 MIB = 1024 * 1024
 N_BATCH = 512
 RUNTIME_BYTES = 256 * MIB

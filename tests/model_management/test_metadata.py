@@ -8,7 +8,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from lmwebui.gguf.metadata import InvalidGGUF, quantization_from_name, read_gguf_info, split_part
+from lmwebui.models.metadata import InvalidGGUF, quantization_from_name, read_gguf_info, split_part
 from tests.gguf_files import write_gguf
 from tests.models import bundled_model_path
 

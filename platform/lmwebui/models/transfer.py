@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from lmwebui.gguf.hub_policy import HubPolicy
+from lmwebui.models.hub_policy import HubPolicy
 
 BATCH_BYTES = 4 * 1024 * 1024
 SPACE_CHECK_BYTES = 64 * 1024 * 1024

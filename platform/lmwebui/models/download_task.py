@@ -40,7 +40,7 @@ class DownloadConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DownloadConfig:
-        from lmwebui.gguf.hub_policy import HubPolicy
+        from lmwebui.models.hub_policy import HubPolicy
 
         g = settings.gguf
         return cls(

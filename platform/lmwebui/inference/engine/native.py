@@ -24,7 +24,7 @@ _BACKEND_READY = False
 _INT32 = 4  # sizeof(llama_seq_id)
 
 
-_LLAMA_LOG = logging.getLogger("lmwebui.gguf.llama_cpp")
+_LLAMA_LOG = logging.getLogger("lmwebui.inference.llama_cpp")
 # ggml_log_level: NONE=0 DEBUG=1 INFO=2 WARN=3 ERROR=4 CONT=5 (continues the previous line)
 _LOG_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING}
 _last_level = logging.DEBUG

@@ -6,9 +6,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from lmwebui.gguf.chat_engine import GGUFChatEngine
-from lmwebui.gguf.files import ensure_bundled_model, resolve_model_path
-from lmwebui.gguf.loaded import EngineDefaults, LoadedModel, ModelPool, load_model
+from lmwebui.inference.chat_engine import GGUFChatEngine
+from lmwebui.inference.loaded import EngineDefaults, LoadedModel, ModelPool, load_model
+from lmwebui.models.files import ensure_bundled_model, resolve_model_path
 from lmwebui.settings import Settings
 
 

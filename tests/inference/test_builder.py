@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lmwebui.chat.engines.local import engine_defaults
-from lmwebui.gguf.engine import EngineConfig
+from lmwebui.inference.builder import engine_defaults
+from lmwebui.inference.engine import EngineConfig
 from lmwebui.settings import Settings
 
 

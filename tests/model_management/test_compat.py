@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lmwebui.gguf.compat import MIB, best_targets, estimate_memory, recommend
-from lmwebui.gguf.metadata import read_gguf_info
+from lmwebui.models.compat import MIB, best_targets, estimate_memory, recommend
+from lmwebui.models.metadata import read_gguf_info
 from tests.models import bundled_model_path
 
 

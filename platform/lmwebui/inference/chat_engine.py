@@ -19,11 +19,11 @@ from lmwebui.chat.protocol import (
     now,
 )
 from lmwebui.errors import ValidationFailed
-from lmwebui.gguf.engine import GenerationChunk, GenerationResult, PromptTooLongError
-from lmwebui.gguf.engine import SamplingParams as EngineSampling
-from lmwebui.gguf.files import list_gguf_files
-from lmwebui.gguf.loaded import LoadedModel
+from lmwebui.inference.engine import GenerationChunk, GenerationResult, PromptTooLongError
+from lmwebui.inference.engine import SamplingParams as EngineSampling
+from lmwebui.inference.loaded import LoadedModel
 from lmwebui.metrics import get_metrics
+from lmwebui.models.files import list_gguf_files
 
 DEFAULT_MAX_TOKENS = 512
 ModelGetter = Callable[[str], Awaitable[LoadedModel]]

@@ -47,7 +47,7 @@ def model_path() -> str:
 @pytest.fixture(scope="session")
 def engine_factory(model_path: str) -> Iterator[object]:
     """Builds engines on the test model and closes them at the end of the session."""
-    from lmwebui.gguf.engine import BatchedEngine, EngineConfig
+    from lmwebui.inference.engine import BatchedEngine, EngineConfig
 
     made: list[BatchedEngine] = []
 

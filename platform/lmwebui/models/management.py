@@ -20,24 +20,24 @@ from lmwebui.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from lmwebui.gguf.catalog import ModelCatalog
-from lmwebui.gguf.compat import best_targets, estimate_memory, recommend
-from lmwebui.gguf.download_task import DownloadConfig, DownloadSpec
-from lmwebui.gguf.files import BUNDLED_MODEL
-from lmwebui.gguf.hub import HubClient
-from lmwebui.gguf.hub_policy import HubPolicy, parse_reference
-from lmwebui.gguf.runtime import DownloadBackend, GGUFRuntime
-from lmwebui.gguf.storage import (
+from lmwebui.models.catalog import ModelCatalog
+from lmwebui.models.compat import best_targets, estimate_memory, recommend
+from lmwebui.models.download_task import DownloadConfig, DownloadSpec
+from lmwebui.models.files import BUNDLED_MODEL
+from lmwebui.models.hub import HubClient
+from lmwebui.models.hub_policy import HubPolicy, parse_reference
+from lmwebui.models.runtime import DownloadBackend, GGUFRuntime
+from lmwebui.models.storage import (
     StorageLimits,
     check_model_name,
     human_size,
     model_file,
     sanitize_filename,
 )
-from lmwebui.gguf.uploads import UploadReceiver
+from lmwebui.models.uploads import UploadReceiver
 from lmwebui.settings import Settings
 
-logger = logging.getLogger("lmwebui.gguf")
+logger = logging.getLogger("lmwebui.models")
 
 
 def _canonical(name: str) -> str:

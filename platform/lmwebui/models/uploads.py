@@ -28,8 +28,8 @@ from lmwebui.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from lmwebui.gguf.metadata import InvalidGGUF, read_gguf_info
-from lmwebui.gguf.storage import (
+from lmwebui.models.metadata import InvalidGGUF, read_gguf_info
+from lmwebui.models.storage import (
     UPLOADS_DIR,
     fsync_file,
     human_size,

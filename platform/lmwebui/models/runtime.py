@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lmwebui.gguf.compat import NodeProbe, local_nodes
-from lmwebui.gguf.download_task import DownloadConfig
-from lmwebui.gguf.downloads import DownloadManager
+from lmwebui.models.compat import NodeProbe, local_nodes
+from lmwebui.models.download_task import DownloadConfig
+from lmwebui.models.downloads import DownloadManager
 
 
 class DownloadBackend(Protocol):

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from lmwebui.errors import ValidationFailed
-from lmwebui.gguf.hub_policy import HubPolicy, HubRef, UnsafeURL, is_public_address, parse_reference
-from lmwebui.gguf.storage import check_model_name, human_size, sanitize_filename
+from lmwebui.models.hub_policy import (
+    HubPolicy,
+    HubRef,
+    UnsafeURL,
+    is_public_address,
+    parse_reference,
+)
+from lmwebui.models.storage import check_model_name, human_size, sanitize_filename
 
 HF = HubPolicy("https://huggingface.co", ["hf.co"], ["huggingface.co", ".huggingface.co", ".hf.co"])
 

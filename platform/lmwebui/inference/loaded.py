@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lmwebui.errors import AppError
-from lmwebui.gguf.chat_format import Formatter, build_formatter
-from lmwebui.gguf.engine import BatchedEngine, EngineConfig
-from lmwebui.gguf.files import is_gguf
+from lmwebui.inference.chat_format import Formatter, build_formatter
+from lmwebui.inference.engine import BatchedEngine, EngineConfig
 from lmwebui.metrics import get_metrics
+from lmwebui.models.files import is_gguf
 
-logger = logging.getLogger("lmwebui.gguf")
+logger = logging.getLogger("lmwebui.inference")
 
 
 class ModelLoadFailed(AppError):

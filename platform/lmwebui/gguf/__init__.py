@@ -1,1 +1,0 @@
-"""GGUF models: files, chat formats, the batched llama.cpp engine and its chat adapter."""
