@@ -12,7 +12,7 @@ from lmwebui.models.hub_policy import (
     is_public_address,
     parse_reference,
 )
-from lmwebui.models.storage import check_model_name, human_size, sanitize_filename
+from lmwebui.models.storage import check_model_name, sanitize_filename
 
 HF = HubPolicy("https://huggingface.co", ["hf.co"], ["huggingface.co", ".huggingface.co", ".hf.co"])
 
@@ -77,8 +77,9 @@ def test_public_addresses() -> None:
     assert is_public_address("18.160.0.1") and is_public_address("2600:1f18::1")
 
 
-def test_names_and_sizes() -> None:
+def test_model_names() -> None:
     assert sanitize_filename("../../a b.gguf") == "a_b.gguf"
+    assert sanitize_filename("C:\\x\\\uff2dodel  v2.gguf") == "Model_v2.gguf"  # fullwidth M
     assert sanitize_filename("dir\\x.GGUF") == "x.gguf"
     for bad in ("../../etc/passwd", "", ".gguf", "a.bin"):
         with pytest.raises(ValidationFailed):
@@ -86,4 +87,3 @@ def test_names_and_sizes() -> None:
     for bad in ("../x.gguf", "x/y.gguf", ".x.gguf", "x.gguf\0", "x" * 300 + ".gguf"):
         with pytest.raises(ValidationFailed):
             check_model_name(bad)
-    assert human_size(4_200_000_000) == "4.2 GB" and human_size(512) == "512 B"

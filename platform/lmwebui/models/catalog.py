@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lmwebui.filenames import human_size
 from lmwebui.models.metadata import GGUFInfo, InvalidGGUF, read_gguf_info
-from lmwebui.models.storage import METADATA_DIR, human_size, is_valid_model_name
+from lmwebui.models.storage import METADATA_DIR, is_valid_model_name
 
 logger = logging.getLogger("lmwebui.models.catalog")
 SIDECAR_VERSION = 1

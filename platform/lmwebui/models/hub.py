@@ -19,9 +19,9 @@ from lmwebui.errors import (
     UpstreamTimeout,
     ValidationFailed,
 )
+from lmwebui.filenames import human_size
 from lmwebui.models.hub_policy import HubPolicy, HubRef
 from lmwebui.models.metadata import quantization_from_name, split_part
-from lmwebui.models.storage import human_size
 
 logger = logging.getLogger("lmwebui.models.hub")
 

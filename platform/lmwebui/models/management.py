@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from lmwebui.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from lmwebui.filenames import human_size
 from lmwebui.models.catalog import ModelCatalog
 from lmwebui.models.compat import best_targets, estimate_memory, recommend
 from lmwebui.models.download_task import DownloadConfig, DownloadSpec
@@ -30,11 +30,10 @@ from lmwebui.models.runtime import DownloadBackend, GGUFRuntime
 from lmwebui.models.storage import (
     StorageLimits,
     check_model_name,
-    human_size,
     model_file,
     sanitize_filename,
 )
-from lmwebui.models.uploads import UploadReceiver
+from lmwebui.models.uploads import GGUFUploadTarget
 from lmwebui.settings import Settings
 
 logger = logging.getLogger("lmwebui.models")
@@ -131,34 +130,26 @@ class GGUFService:
         return await self.downloads.cancel(task_id)
 
     # ------------------------------------------------------------------ local models
-    async def upload(
-        self,
-        user: CurrentUser,
-        content_type: str,
-        content_length: str | None,
-        stream: AsyncIterator[bytes],
-    ) -> dict[str, Any]:
+    def upload_target(self, user: CurrentUser) -> GGUFUploadTarget:
+        """Where and under which limits the upload receiver writes a model file (managers
+        only: checked before the body is read)."""
         self.require_manager(user)
         g = self.settings.gguf
-        receiver = UploadReceiver(
-            self.models_dir,
-            g.max_upload_bytes,
-            lambda needed: self.limits.check(self.models_dir, needed),
-            g.read_timeout_s,
-            g.fsync,
+        return GGUFUploadTarget(
+            self.models_dir, g.max_upload_bytes, g.read_timeout_s, self.limits, g.fsync
         )
-        got = await receiver.receive(content_type, content_length, stream)
-        name, size = got["filename"], got["size"]
-        await asyncio.to_thread(
-            self.catalog.record, name, got["path"], got["info"], {"uploaded_by": user.id}
-        )
+
+    async def upload(self, user: CurrentUser, part: Path, name: str, size: int) -> dict[str, Any]:
+        """Install a file the receiver wrote for ``upload_target`` as model ``name``."""
+        path, info = await self.upload_target(user).install(part, name, size)
+        await asyncio.to_thread(self.catalog.record, name, path, info, {"uploaded_by": user.id})
         return {
             "status": "success",
             "filename": name,
             "size": size,
             "human_size": human_size(size),
             "message": "File uploaded successfully",
-            **got["info"].public(),
+            **info.public(),
         }
 
     async def list_local(self) -> list[dict[str, Any]]:

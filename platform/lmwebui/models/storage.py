@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmwebui.errors import InsufficientStorage, ModelNotFound, ValidationFailed
+from lmwebui.filenames import clean_filename, human_size
 
 DOWNLOADS_DIR = ".downloads"
 UPLOADS_DIR = ".uploads"
@@ -24,16 +25,6 @@ METADATA_DIR = ".metadata"
 MAX_NAME_CHARS = 200
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\.gguf$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+-]+")
-
-
-def human_size(n: int | float) -> str:
-    """Decimal units as in the API reference: 4200000000 -> "4.2 GB"."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def is_valid_model_name(name: str) -> bool:
@@ -56,9 +47,10 @@ def check_model_name(name: str) -> str:
 
 
 def sanitize_filename(raw: str) -> str:
-    """An uploaded/remote file name made safe: last path component, unsafe characters
-    replaced. Raises 400 when nothing usable (or no .gguf suffix) remains."""
-    base = unicodedata.normalize("NFKC", raw).replace("\\", "/").split("/")[-1].strip()
+    """An uploaded/remote file name as a model name: the package's file-name cleaning
+    (``clean_filename``: last path component, no control characters), then only
+    ``[A-Za-z0-9._+-]`` (others become ``_``). 400 when no ``.gguf`` name remains."""
+    base = unicodedata.normalize("NFKC", clean_filename(raw, default=""))
     base = _UNSAFE_CHARS.sub("_", base).strip("._-")
     while ".." in base:
         base = base.replace("..", ".")

@@ -189,11 +189,11 @@ def test_search_validation_and_auth(rag_client: TestClient) -> None:
     assert_error(rag_client.get("/api/rag/search", params={"query": "x"}), 401, "AUTH_REQUIRED")
     r = rag_client.post("/api/rag/ingest", files={"file": ("a.txt", b"hello")})
     assert_error(r, 401, "AUTH_REQUIRED")
-    assert_error(
-        rag_client.post("/api/rag/ingest", headers=h, data={"x": "1"}), 400, "VALIDATION_ERROR"
-    )
+    # not multipart/form-data: 415 like every upload route (tests/api/routers/test_uploads.py)
+    r = rag_client.post("/api/rag/ingest", headers=h, data={"x": "1"})
+    assert_error(r, 415, "UNSUPPORTED_MEDIA_TYPE")
     r = rag_client.post("/api/rag/ingest", headers=h, json={"file": "x"})
-    assert_error(r, 400, "VALIDATION_ERROR")
+    assert_error(r, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 def test_concurrent_ingests(rag_client: TestClient) -> None:

@@ -1,8 +1,10 @@
-"""/api/upload/image and /api/upload/document with real OCR and docling."""
+"""/api/upload/image and /api/upload/document with real OCR and docling; what every
+upload route answers alike (the one multipart receiver)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
@@ -109,3 +111,59 @@ def test_truncation_and_size_limits(client_factory: ClientFactory, rag_workers: 
     big = S.image_bytes(S.text_image(["x" * 50] * 10))
     assert len(big) > 5000
     assert_error(upload(c, h, "image", "big.png", big), 413, "PAYLOAD_TOO_LARGE")
+
+
+UPLOAD_ROUTES = ("/api/upload/image", "/api/upload/document", "/api/rag/ingest", "/api/gguf/upload")
+
+
+def streamed(filename: str, size: int) -> Iterator[bytes]:
+    """A multipart body in chunks and without a Content-Length: only the streaming
+    receiver can stop it."""
+    disposition = f'Content-Disposition: form-data; name="file"; filename="{filename}"'
+    yield f"--XyZ\r\n{disposition}\r\n\r\n".encode()
+    for _ in range(size // 1000):
+        yield b"x" * 1000
+    yield b"\r\n--XyZ--\r\n"
+
+
+def test_every_upload_route_answers_alike(
+    gguf_client_factory: Callable[..., TestClient], rag_workers: RagWorkers
+) -> None:
+    """One receiver behind the four upload routes: 415 for a body that is not
+    multipart/form-data, 400 without a ``file`` part, 413 past the limit (announced by
+    Content-Length or found while streaming), and no part file left behind."""
+    limit = 10_000
+    c = gguf_client_factory(
+        runtime=rag_workers.runtime(),
+        rag={"max_upload_bytes": limit, "max_image_bytes": limit},
+        gguf={"max_upload_bytes": limit},
+    )
+    h = login_as(c, "admin@example.com")  # an admin: /api/gguf/upload is for admins
+    for url in UPLOAD_ROUTES:
+        for wrong in (
+            c.post(url, json={"file": "x"}, headers=h),
+            c.post(url, data={"file": "x"}, headers=h),  # urlencoded
+            c.post(url, content=b"GGUF", headers={**h, "Content-Type": "application/x-gguf"}),
+            c.post(url, content=b"x", headers={**h, "Content-Type": "multipart/form-data"}),
+        ):
+            assert_error(wrong, 415, "UNSUPPORTED_MEDIA_TYPE")
+        for no_file in (
+            c.post(url, files={"other": ("a.gguf", b"GGUF")}, headers=h),
+            c.post(url, data={"file": "text"}, files={"other": ("a.gguf", b"x")}, headers=h),
+        ):
+            assert_error(no_file, 400, "VALIDATION_ERROR")
+        for too_large in (
+            c.post(url, files={"file": ("big.gguf", b"x" * (limit + 1))}, headers=h),
+            c.post(url, files={"file": ("big.gguf", b"x" * (limit + 100_000))}, headers=h),
+            c.post(
+                url,
+                content=streamed("big.gguf", 100 * limit),
+                headers={**h, "Content-Type": "multipart/form-data; boundary=XyZ"},
+            ),
+        ):
+            assert_error(too_large, 413, "PAYLOAD_TOO_LARGE")
+    settings = c.app.state.services.settings  # type: ignore[attr-defined]
+    models = settings.resolved_models_dir
+    for folder in (settings.data_dir / "uploads", models / ".uploads"):
+        assert not folder.exists() or list(folder.iterdir()) == [], folder
+    assert not (models / "big.gguf").exists()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from lmwebui.api.deps import CurrentUserDep, GGUFDep, UploadRateLimit
+from lmwebui.api.uploads import multipart_openapi, receive_upload
 
 router = APIRouter(prefix="/api/gguf", tags=["gguf"])
 
@@ -62,14 +63,10 @@ async def local_models(_user: CurrentUserDep, gguf: GGUFDep) -> dict[str, Any]:
     return {"models": await gguf.list_local()}
 
 
-@router.post("/upload", dependencies=[UploadRateLimit])
+@router.post("/upload", dependencies=[UploadRateLimit], openapi_extra=multipart_openapi())
 async def upload(request: Request, user: CurrentUserDep, gguf: GGUFDep) -> dict[str, Any]:
-    return await gguf.upload(
-        user,
-        request.headers.get("content-type", ""),
-        request.headers.get("content-length"),
-        request.stream(),
-    )
+    async with receive_upload(request, gguf.upload_target(user)) as received:
+        return await gguf.upload(user, received.path, received.filename, received.size)
 
 
 @router.get("/compatibility/{model_name}")

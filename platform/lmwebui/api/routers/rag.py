@@ -9,30 +9,27 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from lmwebui.api.deps import CurrentUserDep, RagDep, ServicesDep, UploadRateLimit
-from lmwebui.api.uploads import MULTIPART_OPENAPI, receive_upload
+from lmwebui.api.uploads import TempUpload, multipart_openapi, receive_upload
 
 router = APIRouter(prefix="/api/rag", tags=["rag"])
 
 
 @router.post(
-    "/ingest", status_code=201, dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI
+    "/ingest",
+    status_code=201,
+    dependencies=[UploadRateLimit],
+    openapi_extra=multipart_openapi("conversation_id"),
 )
 async def ingest(
     request: Request, user: CurrentUserDep, rag: RagDep, services: ServicesDep
 ) -> dict[str, Any]:
     """multipart ``file`` (PDF, DOCX, PPTX, HTML, Markdown, text, image) and optional
     ``conversation_id``: the document is chunked, embedded and indexed for the caller."""
-    upload = await receive_upload(
-        request,
-        max_bytes=rag.settings.max_upload_bytes,
-        tmp_dir=services.settings.data_dir / "uploads",
-    )
-    try:
+    target = TempUpload(services.settings.data_dir / "uploads", rag.settings.max_upload_bytes)
+    async with receive_upload(request, target) as upload:
         data = await asyncio.to_thread(upload.read_bytes)
         conversation_id = upload.fields.get("conversation_id", "").strip() or None
         return await rag.ingest(user.id, upload.filename, data, conversation_id)
-    finally:
-        upload.cleanup()
 
 
 @router.get("/search")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from lmwebui.api.deps import CurrentUserDep, RagDep, ServicesDep, UploadRateLimit
 from lmwebui.api.services import Services
-from lmwebui.api.uploads import MULTIPART_OPENAPI, receive_upload
+from lmwebui.api.uploads import TempUpload, multipart_openapi, receive_upload
 
 router = APIRouter(prefix="/api/upload", tags=["uploads"])
 
@@ -21,17 +21,13 @@ async def _process(
     request: Request, services: Services, max_bytes: int, process: Processor
 ) -> dict[str, Any]:
     """Stream the upload to a temporary file (size-limited), process it, always clean up."""
-    upload = await receive_upload(
-        request, max_bytes=max_bytes, tmp_dir=services.settings.data_dir / "uploads"
-    )
-    try:
+    target = TempUpload(services.settings.data_dir / "uploads", max_bytes)
+    async with receive_upload(request, target) as upload:
         data = await asyncio.to_thread(upload.read_bytes)
         return await process(data, upload.filename)
-    finally:
-        upload.cleanup()
 
 
-@router.post("/image", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
+@router.post("/image", dependencies=[UploadRateLimit], openapi_extra=multipart_openapi())
 async def upload_image(
     request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
 ) -> dict[str, Any]:
@@ -39,7 +35,7 @@ async def upload_image(
     return await _process(request, services, rag.settings.max_image_bytes, rag.uploads.image)
 
 
-@router.post("/document", dependencies=[UploadRateLimit], openapi_extra=MULTIPART_OPENAPI)
+@router.post("/document", dependencies=[UploadRateLimit], openapi_extra=multipart_openapi())
 async def upload_document(
     request: Request, _user: CurrentUserDep, rag: RagDep, services: ServicesDep
 ) -> dict[str, Any]:
