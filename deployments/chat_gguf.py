@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -14,8 +16,8 @@ from deployments.model_unload import unload_multiplexed
 from lmwebui.chat.coalesce import coalesce
 from lmwebui.chat.protocol import ChatCompletionRequest
 from lmwebui.errors import ModelNotFound
-from lmwebui.inference.builder import engine_defaults
 from lmwebui.inference.chat_engine import GGUFChatEngine
+from lmwebui.inference.engine import EngineConfig
 from lmwebui.inference.loaded import LoadedModel, load_model
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
@@ -36,13 +38,19 @@ class ChatGGUF:
         set_metrics(RayMetrics())
         models_dir = settings.resolved_models_dir
         await asyncio.to_thread(ensure_bundled_model, models_dir)
-        defaults = engine_defaults(settings)
-        if ray.get_gpu_ids() and defaults.n_gpu_layers == 0:
-            defaults.n_gpu_layers = -1  # a replica given a GPU offloads every layer
+        # the engine options come from settings.chat; what only the replica knows is
+        # whether Ray gave it a GPU: then it offloads every layer (unless set otherwise)
+        offload = bool(ray.get_gpu_ids()) and settings.chat.n_gpu_layers == 0
+        gpu = {"n_gpu_layers": -1} if offload else {}
+
+        def engine_config(path: Path) -> EngineConfig:
+            return EngineConfig.from_settings(settings.chat, str(path), **gpu)
+
+        self._engine_config = engine_config
 
         async def load(model_id: str) -> LoadedModel:
             path = resolve_model_path(models_dir, model_id)
-            model = await asyncio.to_thread(load_model, model_id, path, defaults)
+            model = await asyncio.to_thread(load_model, model_id, engine_config(path))
             if not path.exists():  # deleted while loading (a delete hides the file first)
                 await asyncio.to_thread(model.close)
                 raise ModelNotFound(f"Model '{model_id}' not found")
@@ -51,9 +59,11 @@ class ChatGGUF:
         self._get_model = serve.multiplexed(
             max_num_models_per_replica=settings.chat.max_models_per_replica
         )(load)
-        self.engine = GGUFChatEngine(models_dir, self._get_model, settings.chat.default_model)
+        self.engine = GGUFChatEngine(
+            models_dir, self._get_model, settings.chat.default_model, settings.chat.n_ctx_per_slot
+        )
         # Load the default model now: the replica is ready only once it can answer.
-        await self._get_model(self.engine.resolve_name(None))
+        await self._get_model(self.engine.resolve_model(None))
         self._gauges = asyncio.get_running_loop().create_task(self._export_gauges())
 
     async def _export_gauges(self) -> None:
@@ -62,9 +72,9 @@ class ChatGGUF:
             await asyncio.sleep(5)
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yields lists of chunks: the backlog since the last item (see chat/coalesce.py)."""
+        """Yields lists of chunks: the backlog since the last item (see chat/coalesce.py).
+        The request's model is the canonical id the caller resolved and routed by."""
         req = ChatCompletionRequest.model_validate(request)
-        req = req.model_copy(update={"model": self.engine.resolve_name(req.model)})
         async for batch in coalesce(self.engine.stream(req)):
             yield [chunk.model_dump(mode="json", exclude_none=True) for chunk in batch]
 
@@ -76,7 +86,17 @@ class ChatGGUF:
 
     async def unload(self, model_id: str) -> bool:
         """Drop a model from this replica (called on every replica before a delete)."""
-        return await unload_multiplexed(self._get_model, self.engine.resolve_name(model_id))
+        return await unload_multiplexed(self._get_model, self.engine.resolve_model(model_id))
+
+    async def engine_config(self) -> dict[str, Any]:
+        """Read-only: the engine options this replica loads every model with (operators:
+        `serve.get_deployment_handle("ChatGGUF", "lmwebui").engine_config.remote()`)."""
+        default = resolve_model_path(self.engine.models_dir, self.engine.default_model)
+        return {
+            "replica": serve.get_replica_context().replica_id.unique_id,
+            "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "config": dataclasses.asdict(self._engine_config(default)),
+        }
 
     async def stats(self) -> dict[str, dict[str, int | float]]:
         return self.engine.stats()

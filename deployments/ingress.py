@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -13,9 +14,11 @@ from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.engines.remote import HandleChatEngine
+from lmwebui.inference.capabilities import gguf_capabilities
 from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
 from lmwebui.models.compat import RayNodes
+from lmwebui.models.files import gguf_model_id
 from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.rag.remote import rag_runtime
 from lmwebui.ratelimit import LocalLimiterBackend, RayLimiterBackend
@@ -46,12 +49,17 @@ class Ingress:
         backend = RayLimiterBackend if self.settings.rate_limits.shared else LocalLimiterBackend
         engines: dict[str, ChatEngine] = {}
         if "ChatGGUF" in self.handles:
-            engines["gguf"] = HandleChatEngine(self.handles["ChatGGUF"], multiplexed=True)
+            chat = self.settings.chat
+            engines["gguf"] = HandleChatEngine(
+                self.handles["ChatGGUF"],
+                multiplexed=True,
+                capabilities=gguf_capabilities(chat.default_model, chat.n_ctx_per_slot),
+                resolve=functools.partial(gguf_model_id, default=chat.default_model),
+            )
         runtime = Runtime(
             cluster=RayCluster(app_name, probes),
             limiter_backend=backend,
             chat_engines=lambda _settings: engines,
-            extras={"handles": self.handles},
             replica_id=serve.get_replica_context().replica_id.unique_id,
             gguf=GGUFRuntime(
                 downloads=RayDownloads,

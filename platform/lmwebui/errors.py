@@ -1,19 +1,14 @@
-"""One error contract: every 4xx/5xx body is ``{detail, error_code, timestamp}``."""
+"""One error contract: every 4xx/5xx body is ``{detail, error_code, timestamp}``.
+
+The error types and the body live here, free of any web framework, so engine replicas and
+actors raise them without importing FastAPI; the HTTP handlers are in ``lmwebui.api.errors``.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from lmwebui.metrics import get_metrics
-
-logger = logging.getLogger("lmwebui.errors")
 
 
 class AppError(Exception):
@@ -58,6 +53,11 @@ class InvalidCredentials(AppError):
 class PermissionDenied(AppError):
     status_code = 403
     error_code = "PERMISSION_DENIED"
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    error_code = "METHOD_NOT_ALLOWED"
 
 
 class NotFound(AppError):
@@ -115,88 +115,71 @@ class UpstreamTimeout(AppError):
     error_code = "UPSTREAM_TIMEOUT"
 
 
-_STATUS_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "AUTH_REQUIRED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "RATE_LIMITED",
-    507: "INSUFFICIENT_STORAGE",
-    503: "SERVICE_UNAVAILABLE",
+# The error code of a bare HTTP status (Starlette's 404/405, a proxy's 413...): the one
+# declared on the AppError subclass for that status.
+STATUS_CODES: dict[int, str] = {
+    cls.status_code: cls.error_code
+    for cls in (
+        ValidationFailed,
+        AuthRequired,
+        PermissionDenied,
+        NotFound,
+        MethodNotAllowed,
+        RequestTimeout,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        RateLimited,
+        InsufficientStorage,
+        ServiceUnavailable,
+        UpstreamError,
+        UpstreamTimeout,
+    )
 }
 
 
-def utc_timestamp() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def code_for_status(status: int) -> str:
+    return STATUS_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "HTTP_ERROR")
+
+
+def iso_utc(when: datetime | float | None = None) -> str:
+    """The one timestamp format of the API: ISO 8601 in UTC with a ``Z`` (naive datetimes
+    from the database are UTC; a float is a POSIX time; None is now)."""
+    if when is None:
+        dt = datetime.now(UTC)
+    elif isinstance(when, datetime):
+        dt = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    else:
+        dt = datetime.fromtimestamp(when, UTC)
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def error_body(detail: str, error_code: str, **extra: Any) -> dict[str, Any]:
     """The one mapping from an error to the reference's body."""
-    return {"detail": detail, "error_code": error_code, "timestamp": utc_timestamp(), **extra}
+    return {"detail": detail, "error_code": error_code, "timestamp": iso_utc(), **extra}
 
 
-def error_response(exc: AppError, request: Request | None = None) -> JSONResponse:
-    headers = dict(getattr(request.state, "rate_limit_headers", None) or {}) if request else {}
-    headers.update(exc.headers or {})
-    return JSONResponse(
-        error_body(exc.detail, exc.error_code, **exc.extra),
-        status_code=exc.status_code,
-        headers=headers or None,
-    )
-
-
-def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+def field_name(loc: Sequence[Any]) -> str:
+    """A pydantic error location as a field path (``messages.0.content``)."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
-def register_error_handlers(app: FastAPI) -> None:
-    """Every handler of the app's error contract, registered in one place."""
+def describe_validation(
+    errors: Iterable[Mapping[str, Any]],
+) -> tuple[str, list[dict[str, str]]]:
+    """The one description of a pydantic ValidationError (HTTP bodies and WS events alike):
+    ``("Request validation failed: field: message; ...", [{field, message}, ...])``."""
+    fields = []
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            fields.append({"field": "body", "message": "malformed JSON"})
+        else:
+            fields.append({"field": field_name(err.get("loc", ())), "message": str(err["msg"])})
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return f"Request validation failed: {summary}", fields
 
-    async def app_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AppError)
-        if exc.status_code == 401:
-            get_metrics().inc("lmwebui_auth_failures_total", tags={"reason": exc.error_code})
-        return error_response(exc, request)
 
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        fields = []
-        for err in exc.errors():
-            if err.get("type") == "json_invalid":
-                fields.append({"field": "body", "message": "malformed JSON"})
-            else:
-                fields.append({"field": _field_name(err.get("loc", ())), "message": err["msg"]})
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        return JSONResponse(
-            error_body(f"Request validation failed: {summary}", "VALIDATION_ERROR", fields=fields),
-            status_code=400,
-        )
-
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        code = _STATUS_CODES.get(
-            exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "HTTP_ERROR"
-        )
-        detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
-        return JSONResponse(
-            error_body(detail, code), status_code=exc.status_code, headers=exc.headers
-        )
-
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", "-")
-        logger.exception("unhandled error request_id=%s path=%s", request_id, request.url.path)
-        return JSONResponse(
-            error_body("Internal server error", "INTERNAL_ERROR", request_id=request_id),
-            status_code=500,
-            headers={"X-Request-ID": request_id},
-        )
-
-    app.add_exception_handler(AppError, app_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+def validation_failed(errors: Iterable[Mapping[str, Any]]) -> ValidationFailed:
+    detail, fields = describe_validation(errors)
+    return ValidationFailed(detail, extra={"fields": fields})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from lmwebui.errors import AppError, ServiceUnavailable
 
 
@@ -24,3 +27,18 @@ def unwrap_ray_error(exc: BaseException, what: str, *, retry_after: str = "1") -
             f"The {what} is overloaded; retry shortly", headers={"Retry-After": retry_after}
         )
     return exc
+
+
+@contextmanager
+def ray_errors(what: str, *, retry_after: str = "1") -> Iterator[None]:
+    """Around a handle or actor call: a remote AppError is re-raised as itself, a dead or
+    overloaded remote as a 503 naming ``what``; anything else propagates unchanged."""
+    try:
+        yield
+    except AppError:
+        raise
+    except Exception as exc:
+        mapped = unwrap_ray_error(exc, what, retry_after=retry_after)
+        if mapped is exc:
+            raise
+        raise mapped from None

@@ -436,11 +436,6 @@ def test_too_long_message_is_400_on_rest_and_websocket(build: Build) -> None:
     chat(client, h, message="x" * 50)  # the limit itself is fine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/v1/chat/completions does not apply chat.max_message_chars (REST and WS do); "
-    "remove this marker once every surface shares the request checks",
-)
 def test_too_long_message_is_400_on_v1(build: Build) -> None:
     engine = ScriptedEngine(["Sure."])
     client, h = build(engine, chat=LIMITS)

@@ -15,8 +15,8 @@ def test_excerpts_in_rank_order_with_labels() -> None:
     assert ctx.prompt.startswith(INSTRUCTIONS)
     assert "[1] f0.pdf, page 1:\nalpha" in ctx.prompt and "[2] f1.pdf:\nbeta" in ctx.prompt
     assert ctx.prompt.endswith("Question: Q?")
-    assert [c["index"] for c in ctx.citations] == [1, 2]
-    assert ctx.citations[1] == {
+    assert [c.index for c in ctx.citations] == [1, 2]
+    assert ctx.citations[1].model_dump() == {
         "index": 2,
         "document_id": "d1",
         "filename": "f1.pdf",
@@ -30,6 +30,6 @@ def test_budget_skips_what_does_not_fit() -> None:
     long = "word " * 600  # ~1000 estimated tokens
     base = estimate_tokens(INSTRUCTIONS) + estimate_tokens("Q?") + 16
     ctx = build_context("Q?", [hit(0, long), hit(1, "short one")], base + 100)
-    assert [c["document_id"] for c in ctx.citations] == ["d1"]
+    assert [c.document_id for c in ctx.citations] == ["d1"]
     empty = build_context("Q?", [hit(0, long)], base + 10)
     assert empty.citations == [] and empty.prompt == "Q?"

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
-from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -92,7 +92,10 @@ class ScriptedEngine(ChatEngine):
         finish_reason: str = "stop",
     ) -> None:
         """``script``: the replies in order (the last one repeats) or a function of the
-        request. ``native_reasoning`` is what ``models()`` says about every model."""
+        request. ``native_reasoning`` is what the engine advertises (its capabilities)."""
+        self.capabilities = EngineCapabilities(
+            default_model=DEFAULT_MODEL, native_reasoning=native_reasoning, context_tokens=4096
+        )
         self.script = script
         self.model_ids = list(models)
         self.native_reasoning = native_reasoning

@@ -1,20 +1,28 @@
-"""Every Annotated[..., Depends(...)] shortcut of the API lives here."""
+"""Every Annotated[..., Depends(...)] shortcut of the API lives here: one per service, the
+caller, rate limits and pagination. Routers take the service they call, nothing wider."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from starlette.requests import HTTPConnection
 
 from lmwebui.api.services import Services
-from lmwebui.auth.api_keys import looks_like_api_key
-from lmwebui.auth.service import CurrentUser
-from lmwebui.errors import AuthRequired, PermissionDenied, ServiceUnavailable
+from lmwebui.auth.api_keys import ApiKeyService, looks_like_api_key
+from lmwebui.auth.service import AuthService, CurrentUser
+from lmwebui.chat.conversations import ConversationStore
+from lmwebui.chat.provider_keys import ProviderKeyService
+from lmwebui.chat.service import ChatService
+from lmwebui.errors import AuthRequired, ServiceUnavailable
 from lmwebui.models.management import GGUFService
 from lmwebui.rag.service import RagService
-from lmwebui.ratelimit import RateLimitResult
+from lmwebui.ratelimit import RateLimiter, RateLimitResult
+from lmwebui.settings import Settings
+from lmwebui.system.service import SystemService
 
 
 def get_services(conn: HTTPConnection) -> Services:
@@ -23,6 +31,63 @@ def get_services(conn: HTTPConnection) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def _auth(services: ServicesDep) -> AuthService:
+    return services.auth
+
+
+def _chat(services: ServicesDep) -> ChatService:
+    return services.chat
+
+
+def _conversations(services: ServicesDep) -> ConversationStore:
+    return services.chat.store
+
+
+def _api_keys(services: ServicesDep) -> ApiKeyService:
+    return services.api_keys
+
+
+def _provider_keys(services: ServicesDep) -> ProviderKeyService:
+    return services.provider_keys
+
+
+def _gguf(services: ServicesDep) -> GGUFService:
+    return services.gguf
+
+
+def _rag(services: ServicesDep) -> RagService:
+    if services.rag is None:
+        raise ServiceUnavailable("Document retrieval (RAG) is not enabled on this server")
+    return services.rag
+
+
+def _system(services: ServicesDep) -> SystemService:
+    return services.system
+
+
+def _limiter(services: ServicesDep) -> RateLimiter:
+    return services.limiter
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+AuthDep = Annotated[AuthService, Depends(_auth)]
+ChatDep = Annotated[ChatService, Depends(_chat)]
+ConversationsDep = Annotated[ConversationStore, Depends(_conversations)]
+ApiKeysDep = Annotated[ApiKeyService, Depends(_api_keys)]
+ProviderKeysDep = Annotated[ProviderKeyService, Depends(_provider_keys)]
+GGUFDep = Annotated[GGUFService, Depends(_gguf)]
+RagDep = Annotated[RagService, Depends(_rag)]
+SystemDep = Annotated[SystemService, Depends(_system)]
+LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
+
+
+# --- the caller ---------------------------------------------------------------------------
 
 
 def bearer_or_cookie(conn: HTTPConnection) -> str | None:
@@ -34,11 +99,11 @@ def bearer_or_cookie(conn: HTTPConnection) -> str | None:
     return conn.cookies.get("access_token")
 
 
-async def current_user(conn: HTTPConnection, services: ServicesDep) -> CurrentUser:
+async def current_user(conn: HTTPConnection, auth: AuthDep) -> CurrentUser:
     token = bearer_or_cookie(conn)
     if not token:
         raise AuthRequired("Authentication required")
-    user = await services.auth.authenticate(token)
+    user = await auth.authenticate(token)
     conn.scope.setdefault("state", {})["user_id"] = user.id
     return user
 
@@ -46,13 +111,20 @@ async def current_user(conn: HTTPConnection, services: ServicesDep) -> CurrentUs
 CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
 
 
-async def admin_user(user: CurrentUserDep) -> CurrentUser:
-    if not user.is_admin:
-        raise PermissionDenied("Administrator role required")
-    return user
+async def api_user(conn: HTTPConnection, auth: AuthDep, api_keys: ApiKeysDep) -> CurrentUser:
+    """JWT (header or cookie) or a platform API key (``Authorization: Bearer lmw-…``)."""
+    token = bearer_or_cookie(conn)
+    if not token:
+        raise AuthRequired("Authentication required")
+    if looks_like_api_key(token):
+        return await api_keys.authenticate(token)
+    return await auth.authenticate(token)
 
 
-AdminUserDep = Annotated[CurrentUser, Depends(admin_user)]
+ApiUserDep = Annotated[CurrentUser, Depends(api_user)]
+
+
+# --- rate limits --------------------------------------------------------------------------
 
 
 def client_address(conn: HTTPConnection) -> str:
@@ -67,61 +139,59 @@ def _attach(request: Request, response: Response, result: RateLimitResult | None
         request.state.rate_limit_headers = headers
 
 
-def rate_limited(scope: str, *, per_user: bool) -> Callable[..., Awaitable[None]]:
-    """A dependency counting one hit against ``scope``, keyed by user or client address."""
+def _by_address(scope: str) -> Callable[..., Awaitable[None]]:
+    async def limit(request: Request, response: Response, limiter: LimiterDep) -> None:
+        _attach(request, response, await limiter.check(scope, f"ip:{client_address(request)}"))
 
-    if per_user:
-
-        async def by_user(response: Response, services: ServicesDep, user: CurrentUserDep) -> None:
-            result = await services.limiter.check(scope, f"user:{user.id}")
-            if result is not None:
-                response.headers.update(result.headers())
-
-        return by_user
-
-    async def by_address(request: Request, response: Response, services: ServicesDep) -> None:
-        result = await services.limiter.check(scope, f"ip:{client_address(request)}")
-        _attach(request, response, result)
-
-    return by_address
+    return limit
 
 
-async def api_user(conn: HTTPConnection, services: ServicesDep) -> CurrentUser:
-    """JWT (header or cookie) or a platform API key (``Authorization: Bearer lmw-…``)."""
-    token = bearer_or_cookie(conn)
-    if not token:
-        raise AuthRequired("Authentication required")
-    if looks_like_api_key(token):
-        return await services.api_keys.authenticate(token)
-    return await services.auth.authenticate(token)
+def _by_user(scope: str, user_dep: Any) -> Callable[..., Awaitable[None]]:
+    async def limit(
+        request: Request, response: Response, limiter: LimiterDep, user: CurrentUser = user_dep
+    ) -> None:
+        _attach(request, response, await limiter.check(scope, f"user:{user.id}"))
+
+    return limit
 
 
-ApiUserDep = Annotated[CurrentUser, Depends(api_user)]
+AuthRateLimit = Depends(_by_address("auth"))
+ChatRateLimit = Depends(_by_user("chat", Depends(current_user)))
+V1ChatRateLimit = Depends(_by_user("chat", Depends(api_user)))
+UploadRateLimit = Depends(_by_user("upload", Depends(current_user)))
 
 
-async def v1_chat_limit(
-    request: Request, response: Response, services: ServicesDep, user: ApiUserDep
-) -> None:
-    _attach(request, response, await services.limiter.check("chat", f"user:{user.id}"))
+# --- pagination ---------------------------------------------------------------------------
+
+MAX_PAGE = 1_000_000  # far beyond any real list; keeps the offset inside a database integer
 
 
-AuthRateLimit = Depends(rate_limited("auth", per_user=False))
-V1ChatRateLimit = Depends(v1_chat_limit)
-ChatRateLimit = Depends(rate_limited("chat", per_user=True))
-UploadRateLimit = Depends(rate_limited("upload", per_user=True))
+@dataclass(frozen=True)
+class Page:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def headers(self, response: Response, total: int) -> None:
+        """The reference's pagination headers on ``response``."""
+        response.headers.update(
+            {
+                "X-Total-Count": str(total),
+                "X-Total-Pages": str(max(1, math.ceil(total / self.limit))),
+                "X-Current-Page": str(self.page),
+                "X-Per-Page": str(self.limit),
+            }
+        )
 
 
-def get_gguf(services: ServicesDep) -> GGUFService:
-    return services.gguf
+def page_params(
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")] = 1,
+    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
+) -> Page:
+    return Page(page, limit)
 
 
-GGUFDep = Annotated[GGUFService, Depends(get_gguf)]
-
-
-def get_rag(services: ServicesDep) -> RagService:
-    if services.rag is None:
-        raise ServiceUnavailable("Document retrieval (RAG) is not enabled on this server")
-    return services.rag
-
-
-RagDep = Annotated[RagService, Depends(get_rag)]
+PageDep = Annotated[Page, Depends(page_params)]

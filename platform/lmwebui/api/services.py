@@ -1,27 +1,36 @@
-"""The services one app instance runs on, built in the lifespan and held on app.state."""
+"""The services one app instance runs on: built once in the lifespan from the settings and
+what the hosting process injects (Runtime), held on app.state, reached through api/deps.py."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lmwebui.auth.api_keys import ApiKeyService
 from lmwebui.auth.service import AuthService
-from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.auth.tokens import TokenCodec
+from lmwebui.chat.conversations import ConversationStore
+from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
+from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
 from lmwebui.chat.provider_keys import ProviderKeyService
+from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
 from lmwebui.chat.service import ChatService
+from lmwebui.chat.sessions import StreamSessions
 from lmwebui.db import Database
 from lmwebui.models.management import GGUFService
 from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.rag.backends import RagBackends
+from lmwebui.rag.context import ChatRetrieval
+from lmwebui.rag.registry import DocumentRegistry
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
-from lmwebui.secrets_store import Secrets
+from lmwebui.secrets_store import load_secrets
 from lmwebui.settings import Settings
 from lmwebui.system.cluster import ClusterView, LocalCluster
+from lmwebui.system.service import SystemService
+
+UPSTREAM_DEFAULT_MODEL = "gpt-4o-mini"
 
 
 @dataclass
@@ -32,7 +41,6 @@ class Runtime:
     limiter_backend: Callable[[], LimiterBackend] = LocalLimiterBackend
     # provider name -> engine (e.g. {"gguf": HandleChatEngine(...)}); built at start-up
     chat_engines: Callable[[Settings], dict[str, ChatEngine]] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     replica_id: str | None = None
     # GGUF management: download manager, chat-replica unloader, node probe (None = local)
     gguf: GGUFRuntime = field(default_factory=GGUFRuntime)
@@ -43,15 +51,92 @@ class Runtime:
 @dataclass
 class Services:
     settings: Settings
-    secrets: Secrets
     db: Database
     auth: AuthService
     limiter: RateLimiter
     chat: ChatService
     api_keys: ApiKeyService
     provider_keys: ProviderKeyService
-    runtime: Runtime
     gguf: GGUFService
-    started_at: float = field(default_factory=time.time)
-    extras: dict[str, Any] = field(default_factory=dict)
+    system: SystemService
     rag: RagService | None = None
+
+    async def close(self) -> None:
+        if self.rag is not None:
+            await self.rag.stop()
+        await self.gguf.close()
+        await self.chat.providers.close()
+        await self.db.dispose()
+
+
+def build_providers(
+    settings: Settings, runtime: Runtime, provider_keys: ProviderKeyService
+) -> ProviderRegistry:
+    chat = settings.chat
+    engines = runtime.chat_engines(settings) if runtime.chat_engines else {}
+    if chat.vllm_base_url:
+        engines["vllm"] = OpenAIChatEngine(
+            chat.vllm_base_url,
+            "none",
+            chat.openai_timeout_s,
+            EngineCapabilities(default_model=chat.vllm_default_model),
+        )
+    key = chat.openai_api_key.get_secret_value() if chat.openai_api_key else None
+    upstream = OpenAIEngines(
+        chat.openai_base_url,
+        key,
+        chat.openai_timeout_s,
+        provider_keys.lookup,
+        EngineCapabilities(default_model=UPSTREAM_DEFAULT_MODEL),
+    )
+    return ProviderRegistry(engines, upstream)
+
+
+async def build_services(settings: Settings, runtime: Runtime) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(settings)
+    db = Database(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    await db.migrate()
+    rl = settings.rate_limits
+    limiter = RateLimiter(
+        runtime.limiter_backend(),
+        {"auth": rl.auth, "chat": rl.chat, "upload": rl.upload},
+        enabled=rl.enabled,
+    )
+    provider_keys = ProviderKeyService(db, secrets.fernet_key)
+    conversations = ConversationStore(db)
+    rag = (
+        RagService(runtime.rag(settings), DocumentRegistry(db), conversations, settings.rag)
+        if runtime.rag is not None and settings.rag.enabled
+        else None
+    )
+    auth = AuthService(
+        db,
+        TokenCodec(
+            secrets.jwt_secret,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+        ),
+        admin_emails=settings.admin_emails,
+        allow_registration=settings.allow_registration,
+        purge_hooks=[rag.purge_user] if rag is not None else [],
+    )
+    chat = ChatService(
+        build_providers(settings, runtime, provider_keys),
+        conversations,
+        StreamSessions(db),
+        settings.chat,
+        rag=ChatRetrieval(rag) if rag is not None else None,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        auth=auth,
+        limiter=limiter,
+        chat=chat,
+        api_keys=ApiKeyService(db),
+        provider_keys=provider_keys,
+        gguf=GGUFService(settings, runtime.gguf),
+        system=SystemService(db, runtime.cluster),
+        rag=rag,
+    )

@@ -6,14 +6,14 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from lmwebui.auth.schemas import ApiKeyCreated, ApiKeyOut
 from lmwebui.auth.service import CurrentUser
 from lmwebui.db import Database, User
 from lmwebui.db.models import ApiKey
-from lmwebui.errors import InvalidToken, NotFound
+from lmwebui.errors import InvalidToken, NotFound, iso_utc
 
 KEY_PREFIX = "lmw-"
 
@@ -30,7 +30,7 @@ class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, user_id: int, name: str) -> dict[str, Any]:
+    async def create(self, user_id: int, name: str) -> ApiKeyCreated:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         row = ApiKey(
             id=f"key_{uuid.uuid4().hex[:16]}",
@@ -42,15 +42,9 @@ class ApiKeyService:
         )
         async with self.db.session() as s, s.begin():
             s.add(row)
-        return {
-            "id": row.id,
-            "name": name,
-            "key": key,
-            "prefix": row.prefix,
-            "message": "Store this key now: it is not shown again",
-        }
+        return ApiKeyCreated(id=row.id, name=name, key=key, prefix=row.prefix)
 
-    async def list(self, user_id: int) -> list[dict[str, Any]]:
+    async def list(self, user_id: int) -> list[ApiKeyOut]:
         async with self.db.session() as s:
             rows = (
                 await s.scalars(
@@ -58,13 +52,13 @@ class ApiKeyService:
                 )
             ).all()
         return [
-            {
-                "id": r.id,
-                "name": r.name,
-                "prefix": r.prefix,
-                "created_at": r.created_at.isoformat(),
-                "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
-            }
+            ApiKeyOut(
+                id=r.id,
+                name=r.name,
+                prefix=r.prefix,
+                created_at=iso_utc(r.created_at),
+                last_used_at=iso_utc(r.last_used_at) if r.last_used_at else None,
+            )
             for r in rows
         ]
 

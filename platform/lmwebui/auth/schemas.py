@@ -40,3 +40,28 @@ class TokenResponse(BaseModel):
     refresh_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("default", min_length=1, max_length=100, description="Label.")
+
+
+class ApiKeyCreated(BaseModel):
+    id: str
+    name: str
+    key: str = Field(description="The key itself: shown this once, only its hash is stored.")
+    prefix: str
+    message: str = "Store this key now: it is not shown again"
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+
+
+class ApiKeyList(BaseModel):
+    keys: list[ApiKeyOut]

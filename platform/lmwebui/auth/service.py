@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,8 +53,12 @@ class AuthService:
         *,
         admin_emails: list[str],
         allow_registration: bool,
+        purge_hooks: Sequence[Callable[[int], Awaitable[object]]] = (),
     ) -> None:
         self.db = db
+        # what else holds a user's data (e.g. RAG chunks): purged before the user row goes,
+        # so a later account that gets the same id never sees it
+        self.purge_hooks = list(purge_hooks)
         self.codec = codec
         self.passwords = Passwords()
         self.admin_emails = {e.lower() for e in admin_emails}
@@ -150,11 +156,18 @@ class AuthService:
             )
             await s.commit()
 
-    async def session_id_of_refresh(self, refresh_token: str) -> str | None:
-        try:
-            return self.codec.decode(refresh_token, "refresh").session_id
-        except InvalidToken:
-            return None
+    async def logout_tokens(self, access: str | None, refresh: str | None) -> None:
+        """Revoke the session behind the access token, else the refresh token (either may
+        be expired or forged: logging out never fails)."""
+        session_id: str | None = None
+        if access:
+            with contextlib.suppress(InvalidToken):
+                session_id = (await self.authenticate(access)).session_id
+        if session_id is None and refresh:
+            with contextlib.suppress(InvalidToken):
+                session_id = self.codec.decode(refresh, "refresh").session_id
+        if session_id is not None:
+            await self.logout(session_id)
 
     async def authenticate(self, access_token: str) -> CurrentUser:
         claims: TokenClaims = self.codec.decode(access_token, "access")
@@ -172,6 +185,8 @@ class AuthService:
         return CurrentUser(found.id, found.email, found.role, claims.session_id)
 
     async def delete_user(self, user_id: int) -> None:
+        for purge in self.purge_hooks:
+            await purge(user_id)
         async with self.db.session() as s:
             user = await s.get(User, user_id)
             if user is not None:

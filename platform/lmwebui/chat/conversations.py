@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from lmwebui.chat.protocol import ChatMessage
+from lmwebui.chat.schemas import ConversationDetail, ConversationSummary, MessageOut
 from lmwebui.db import Database
 from lmwebui.db.models import Conversation, Message
-from lmwebui.errors import NotFound
+from lmwebui.errors import NotFound, iso_utc
 
 HISTORY_LIMIT = 200  # newest messages loaded as context (the engine trims to its window)
 
@@ -23,12 +24,6 @@ def new_conversation_id() -> str:
 
 def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex[:20]}"
-
-
-def iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def make_title(message: str) -> str:
@@ -141,7 +136,9 @@ class ConversationStore:
             )
         return conversation_id, assistant_id
 
-    async def list(self, user_id: int, page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(
+        self, user_id: int, offset: int, limit: int
+    ) -> tuple[list[ConversationSummary], int]:
         async with self.db.session() as s:
             total = int(
                 await s.scalar(
@@ -156,24 +153,24 @@ class ConversationStore:
                     select(Conversation)
                     .where(Conversation.user_id == user_id)
                     .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-                    .offset((page - 1) * limit)
+                    .offset(offset)
                     .limit(limit)
                 )
             ).all()
         return [
-            {
-                "id": c.id,
-                "title": c.title,
-                "created_at": iso(c.created_at),
-                "updated_at": iso(c.updated_at),
-                "message_count": c.message_count,
-                "model": c.model,
-                "provider": c.provider,
-            }
+            ConversationSummary(
+                id=c.id,
+                title=c.title,
+                created_at=iso_utc(c.created_at),
+                updated_at=iso_utc(c.updated_at),
+                message_count=c.message_count,
+                model=c.model,
+                provider=c.provider,
+            )
             for c in rows
         ], total
 
-    async def get(self, user_id: int, conversation_id: str) -> dict[str, Any]:
+    async def get(self, user_id: int, conversation_id: str) -> ConversationDetail:
         async with self.db.session() as s:
             conv = await self._owned(s, user_id, conversation_id)
             msgs = (
@@ -183,25 +180,25 @@ class ConversationStore:
                     .order_by(Message.seq)
                 )
             ).all()
-        return {
-            "id": conv.id,
-            "title": conv.title,
-            "created_at": iso(conv.created_at),
-            "updated_at": iso(conv.updated_at),
-            "model": conv.model,
-            "provider": conv.provider,
-            "messages": [
-                {
-                    "id": m.id,
-                    "role": m.role,
-                    "content": m.content,
-                    "timestamp": iso(m.created_at),
-                    "model": m.model,
-                    "tokens": m.completion_tokens if m.role == "assistant" else m.prompt_tokens,
-                }
+        return ConversationDetail(
+            id=conv.id,
+            title=conv.title,
+            created_at=iso_utc(conv.created_at),
+            updated_at=iso_utc(conv.updated_at),
+            model=conv.model,
+            provider=conv.provider,
+            messages=[
+                MessageOut(
+                    id=m.id,
+                    role=m.role,
+                    content=m.content,
+                    timestamp=iso_utc(m.created_at),
+                    model=m.model,
+                    tokens=m.completion_tokens if m.role == "assistant" else m.prompt_tokens,
+                )
                 for m in msgs
             ],
-        }
+        )
 
     async def delete(self, user_id: int, conversation_id: str) -> None:
         async with self.db.session() as s, s.begin():

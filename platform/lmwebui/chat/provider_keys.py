@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from cryptography.fernet import Fernet
 from sqlalchemy import delete, select
 
+from lmwebui.chat.schemas import ProviderKeyOut, ProviderKeySet
 from lmwebui.db import Database
 from lmwebui.db.models import ProviderKey
-from lmwebui.errors import NotFound, ValidationFailed
+from lmwebui.errors import NotFound, ValidationFailed, iso_utc
 
 KEYED_PROVIDERS = {"openai"}
 
@@ -33,7 +33,7 @@ class ProviderKeyService:
 
     async def set(
         self, user_id: int, provider: str, api_key: str, base_url: str | None
-    ) -> dict[str, Any]:
+    ) -> ProviderKeySet:
         provider = self._check(provider)
         token = self.fernet.encrypt(api_key.encode()).decode()
         async with self.db.session() as s, s.begin():
@@ -52,9 +52,9 @@ class ProviderKeyService:
                     created_at=datetime.now(UTC),
                 )
             )
-        return {"provider": provider, "key": mask(api_key), "base_url": base_url}
+        return ProviderKeySet(provider=provider, key=mask(api_key), base_url=base_url)
 
-    async def list(self, user_id: int) -> list[dict[str, Any]]:
+    async def list(self, user_id: int) -> list[ProviderKeyOut]:
         async with self.db.session() as s:
             rows = (
                 await s.scalars(
@@ -64,12 +64,12 @@ class ProviderKeyService:
                 )
             ).all()
         return [
-            {
-                "provider": r.provider,
-                "key": r.key_hint,
-                "base_url": r.base_url,
-                "created_at": r.created_at.isoformat(),
-            }
+            ProviderKeyOut(
+                provider=r.provider,
+                key=r.key_hint,
+                base_url=r.base_url,
+                created_at=iso_utc(r.created_at),
+            )
             for r in rows
         ]
 

@@ -6,9 +6,10 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
 from lmwebui.chat.protocol import ModelCard
+from lmwebui.chat.schemas import PROVIDER_ALIASES
 from lmwebui.errors import ValidationFailed
 
 # (user id) -> (api key, base url) of the user's own upstream key, or None
@@ -24,8 +25,10 @@ class OpenAIEngines:
         api_key: str | None,
         timeout_s: float,
         lookup: KeyLookup | None,
+        capabilities: EngineCapabilities,
         max_clients: int = 64,
     ) -> None:
+        self.capabilities = capabilities
         self.base_url = base_url
         self.api_key = api_key
         self.timeout_s = timeout_s
@@ -46,7 +49,7 @@ class OpenAIEngines:
         cache_key = hashlib.sha256(f"{base}\0{key}".encode()).hexdigest()
         engine = self._clients.get(cache_key)
         if engine is None:
-            engine = OpenAIChatEngine(base, key, self.timeout_s)
+            engine = OpenAIChatEngine(base, key, self.timeout_s, self.capabilities)
             self._clients[cache_key] = engine
             while len(self._clients) > self._max:
                 _, old = self._clients.popitem(last=False)
@@ -61,15 +64,12 @@ class OpenAIEngines:
 
 
 class ProviderRegistry:
-    def __init__(
-        self,
-        engines: dict[str, ChatEngine],
-        openai: OpenAIEngines | None,
-        default_models: dict[str, str],
-    ) -> None:
+    """Provider name → engine. Names are canonical (ChatRequest and split_model validate
+    aliases); upstream OpenAI engines are per user key."""
+
+    def __init__(self, engines: dict[str, ChatEngine], openai: OpenAIEngines | None) -> None:
         self.engines = engines
         self.openai = openai
-        self.default_models = default_models
 
     def available(self) -> list[str]:
         names = list(self.engines)
@@ -88,14 +88,6 @@ class ProviderRegistry:
             )
         return engine
 
-    def model_for(self, provider: str, model: str | None) -> str:
-        if model:
-            return model
-        default = self.default_models.get(provider)
-        if not default:
-            raise ValidationFailed(f"Provider '{provider}' needs a model name")
-        return default
-
     async def all_models(self) -> list[ModelCard]:
         cards: list[ModelCard] = []
         for engine in self.engines.values():
@@ -107,3 +99,12 @@ class ProviderRegistry:
             await engine.close()
         if self.openai is not None:
             await self.openai.close()
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """An OpenAI-style model name → (provider, model): ``openai/gpt-4o-mini`` →
+    ("openai", "gpt-4o-mini"); a name without a known provider prefix is a GGUF model."""
+    head, sep, rest = model.partition("/")
+    if sep and head.lower() in PROVIDER_ALIASES:
+        return PROVIDER_ALIASES[head.lower()], rest
+    return "gguf", model

@@ -1,8 +1,11 @@
-"""The LM WebUI chat request (REST and WebSocket `start_stream` data)."""
+"""The LM WebUI chat shapes: the request (REST and WebSocket `start_stream` data) and the
+REST responses of chat and conversations."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lmwebui.chat.events import Citation, FinalAnswer, ReasoningStep, Sparse
 
 PROVIDER_ALIASES = {
     "gguf": "gguf",
@@ -46,3 +49,109 @@ class ChatRequest(BaseModel):
         if not value.strip():
             raise ValueError("message must not be blank")
         return value
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatResponse(Sparse):
+    """POST /api/chat: the reference's fields, plus ids, model and usage."""
+
+    response: str = Field(description="The answer.")
+    conversation_id: str
+    tokens_used: int
+    processing_time: float = Field(description="Seconds from request to answer.")
+    message_id: str
+    model: str
+    provider: str
+    usage: Usage
+    reasoning_steps: list[ReasoningStep] | None = None
+    raw_response: str | None = None
+    citations: list[Citation] | None = None
+
+    @classmethod
+    def of(cls, final: FinalAnswer) -> ChatResponse:
+        return cls(
+            response=final.content,
+            conversation_id=final.conversation_id,
+            tokens_used=final.tokens_used,
+            processing_time=final.processing_time,
+            message_id=final.message_id,
+            model=final.model,
+            provider=final.provider,
+            usage=Usage(
+                prompt_tokens=final.prompt_tokens,
+                completion_tokens=final.completion_tokens,
+                total_tokens=final.tokens_used,
+            ),
+            reasoning_steps=final.reasoning_steps,
+            raw_response=final.raw_response,
+            citations=final.citations,
+        )
+
+
+class StreamStart(BaseModel):
+    session_id: str
+    websocket_url: str = Field(description="Where to open the socket that runs the turn.")
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    message_count: int
+    model: str
+    provider: str
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+
+
+class MessageOut(BaseModel):
+    id: str
+    role: str
+    content: str
+    timestamp: str
+    model: str | None
+    tokens: int | None = Field(description="Completion tokens (assistant) or prompt tokens.")
+
+
+class ConversationDetail(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    model: str
+    provider: str
+    messages: list[MessageOut]
+
+
+class ConversationOut(BaseModel):
+    conversation: ConversationDetail
+
+
+class ProviderKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: str = Field(min_length=8, max_length=500, description="Upstream API key.")
+    base_url: str | None = Field(
+        None, max_length=500, pattern=r"^https?://", description="OpenAI-compatible base URL."
+    )
+
+
+class ProviderKeySet(BaseModel):
+    provider: str
+    key: str = Field(description="Masked: the key is never shown back.")
+    base_url: str | None
+
+
+class ProviderKeyOut(ProviderKeySet):
+    created_at: str
+
+
+class ProviderKeyList(BaseModel):
+    keys: list[ProviderKeyOut]

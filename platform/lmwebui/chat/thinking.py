@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from lmwebui.chat.events import ReasoningStep
 
 OPEN, CLOSE = "<think>", "</think>"
 
@@ -17,7 +19,6 @@ class ThinkSplitter:
 
     in_think: bool = False
     pending: str = ""
-    reasoning: list[str] = field(default_factory=list)
 
     def feed(self, text: str) -> tuple[str, str]:
         """Returns (answer_text, reasoning_text) that are certain so far."""
@@ -37,15 +38,11 @@ class ThinkSplitter:
             (reasoning if self.in_think else answer).append(buf[: len(buf) - hold])
             self.pending = buf[len(buf) - hold :]
             break
-        r = "".join(reasoning)
-        if r:
-            self.reasoning.append(r)
-        return "".join(answer), r
+        return "".join(answer), "".join(reasoning)
 
     def flush(self) -> tuple[str, str]:
         rest, self.pending = self.pending, ""
         if self.in_think:
-            self.reasoning.append(rest)
             return "", rest
         return rest, ""
 
@@ -65,17 +62,43 @@ def split_steps(text: str) -> list[str]:
     return [s.strip() for s in _STEP_SPLIT.split(text) if s and s.strip()]
 
 
-def step_event_fields(index: int, content: str, *, native: bool) -> dict[str, object]:
+def reasoning_step(index: int, content: str, *, native: bool) -> ReasoningStep:
     first_line = content.splitlines()[0] if content else ""
     title = re.sub(r"^\s*(?:\d+[.)]|[-*•]|Step\s+\d+:?)\s*", "", first_line)[:80] or "Thinking"
-    step_type = "analysis" if index == 1 else "reasoning"
-    return {
-        "step_index": index,
-        "step_type": step_type,
-        "title": title,
-        "content": content,
-        "metadata": {"source": "native" if native else "reasoning_pass", "chars": len(content)},
-    }
+    return ReasoningStep(
+        step_index=index,
+        step_type="analysis" if index == 1 else "reasoning",
+        title=title,
+        content=content,
+        metadata={"source": "native" if native else "reasoning_pass", "chars": len(content)},
+    )
+
+
+@dataclass
+class StepSplitter:
+    """Streams reasoning text in; yields each step once it is complete (the last piece may
+    still grow, so it is held back until a blank line or the end)."""
+
+    native: bool
+    count: int = 0
+    buffer: str = ""
+
+    def feed(self, text: str, final: bool = False) -> list[ReasoningStep]:
+        self.buffer += text
+        steps = split_steps(self.buffer)
+        if not final:
+            if not self.buffer.endswith("\n\n"):
+                steps = steps[:-1]
+            if steps:
+                consumed = self.buffer.rfind(steps[-1]) + len(steps[-1])
+                self.buffer = self.buffer[consumed:]
+        else:
+            self.buffer = ""
+        out = []
+        for step in steps:
+            self.count += 1
+            out.append(reasoning_step(self.count, step, native=self.native))
+        return out
 
 
 REASONING_PASS_PROMPT = (

@@ -19,11 +19,12 @@ from lmwebui.chat.protocol import (
     now,
 )
 from lmwebui.errors import ValidationFailed
+from lmwebui.inference.capabilities import gguf_capabilities
 from lmwebui.inference.engine import GenerationChunk, GenerationResult, PromptTooLongError
 from lmwebui.inference.engine import SamplingParams as EngineSampling
 from lmwebui.inference.loaded import LoadedModel
 from lmwebui.metrics import get_metrics
-from lmwebui.models.files import list_gguf_files
+from lmwebui.models.files import gguf_model_id, list_gguf_files
 
 DEFAULT_MAX_TOKENS = 512
 ModelGetter = Callable[[str], Awaitable[LoadedModel]]
@@ -74,7 +75,10 @@ def fit_messages(
 
 
 class GGUFChatEngine(ChatEngine):
-    def __init__(self, models_dir: Path, get_model: ModelGetter, default_model: str) -> None:
+    def __init__(
+        self, models_dir: Path, get_model: ModelGetter, default_model: str, n_ctx_per_slot: int
+    ) -> None:
+        self.capabilities = gguf_capabilities(default_model, n_ctx_per_slot)
         self.models_dir = models_dir
         self._get_model = self._tracking(get_model)
         self.default_model = default_model
@@ -101,13 +105,11 @@ class GGUFChatEngine(ChatEngine):
             metrics.set("lmwebui_engine_active_slots", stats["active_slots"], tags)
             metrics.set("lmwebui_engine_queued_requests", stats["queued_requests"], tags)
 
-    def resolve_name(self, name: str | None) -> str:
-        """Canonical model id: the file name (``x`` and ``x.gguf`` are one model)."""
-        name = self.default_model if not name or name == "default" else name
-        return name if name.endswith(".gguf") else f"{name}.gguf"
+    def resolve_model(self, name: str | None) -> str:
+        return gguf_model_id(name, self.default_model)
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
-        name = self.resolve_name(request.model)
+        name = request.model  # resolved by the caller (resolve_model)
         model = await self._get_model(name)
         ctx = model.engine.n_ctx_per_slot
         wanted = request.max_tokens or DEFAULT_MAX_TOKENS
@@ -170,7 +172,3 @@ class GGUFChatEngine(ChatEngine):
             )
             for p in files
         ]
-
-    async def warmup(self) -> None:
-        """Load the default model so the first request does not pay for it."""
-        await self._get_model(self.default_model)

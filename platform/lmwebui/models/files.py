@@ -12,6 +12,13 @@ BUNDLED_MODEL = "gemma3-270m-q4_k_m.gguf"
 GGUF_MAGIC = b"GGUF"
 
 
+def gguf_model_id(name: str | None, default: str) -> str:
+    """The canonical id of a GGUF model: its file name (``x`` and ``x.gguf`` are one model;
+    None or ``default`` is the default model). Requests are routed by this id."""
+    name = default if not name or name == "default" else name
+    return name if name.endswith(".gguf") else f"{name}.gguf"
+
+
 def resolve_model_path(models_dir: Path, name: str) -> Path:
     """The file for a model name, or 404. Only plain file names inside models_dir."""
     candidate = name if name.endswith(".gguf") else f"{name}.gguf"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from lmwebui.chat.events import Citation
 from lmwebui.rag.service import RagService
 from lmwebui.rag.types import StoreHit
 
@@ -23,7 +23,7 @@ def estimate_tokens(text: str) -> int:
 @dataclass
 class RagContext:
     prompt: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
 
 
 def _label(hit: StoreHit) -> str:
@@ -34,7 +34,7 @@ def _label(hit: StoreHit) -> str:
 def build_context(message: str, hits: list[StoreHit], budget_tokens: int) -> RagContext:
     """Excerpts in rank order while they fit the budget; the question goes last."""
     parts: list[str] = []
-    citations: list[dict[str, Any]] = []
+    citations: list[Citation] = []
     used = estimate_tokens(INSTRUCTIONS) + estimate_tokens(message) + 16
     for hit in hits:
         block = f"[{len(parts) + 1}] {_label(hit)}:\n{hit.text.strip()}"
@@ -46,14 +46,14 @@ def build_context(message: str, hits: list[StoreHit], budget_tokens: int) -> Rag
         used += cost
         parts.append(block)
         citations.append(
-            {
-                "index": len(parts),
-                "document_id": hit.document_id,
-                "filename": hit.filename,
-                "page": hit.page,
-                "score": hit.score,
-                "chunk_id": hit.chunk_id,
-            }
+            Citation(
+                index=len(parts),
+                document_id=hit.document_id,
+                filename=hit.filename,
+                page=hit.page,
+                score=hit.score,
+                chunk_id=hit.chunk_id,
+            )
         )
     if not parts:
         return RagContext(message, [])

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from lmwebui.chat.conversations import iso
 from lmwebui.db import Database
 from lmwebui.db.models import Document
+from lmwebui.errors import iso_utc
 
 PENDING, READY, DELETING = "pending", "ready", "deleting"
 
@@ -48,8 +48,8 @@ def describe(d: Document) -> dict[str, Any]:
         "chunks": d.chunks,
         "status": d.status,
         "conversation_id": d.conversation_id,
-        "created_at": iso(d.created_at),
-        "updated_at": iso(d.updated_at),
+        "created_at": iso_utc(d.created_at),
+        "updated_at": iso_utc(d.updated_at),
     }
 
 

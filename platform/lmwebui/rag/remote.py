@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from lmwebui.documents.types import ImageResult
-from lmwebui.errors import AppError
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.types import (
     ChunkRecord,
@@ -16,21 +15,14 @@ from lmwebui.rag.types import (
     StoreHit,
     StoreQuery,
 )
-from lmwebui.remote_errors import unwrap_ray_error
+from lmwebui.remote_errors import ray_errors
 
 T = TypeVar("T")
 
 
 async def _call(call: Awaitable[T], worker: str) -> T:
-    try:
+    with ray_errors(f"{worker} worker", retry_after="2"):
         return await call
-    except AppError:
-        raise
-    except Exception as exc:
-        unwrapped = unwrap_ray_error(exc, f"{worker} worker", retry_after="2")
-        if unwrapped is exc:
-            raise
-        raise unwrapped from None
 
 
 class HandleEmbedder:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,24 +47,41 @@ class EmbeddingsRequest(BaseModel):
             raise ValidationFailed(f"dimensions must be {info.dim} for {info.model}")
 
 
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="Floats, or base64 of little-endian f32.")
+
+
+class EmbeddingsUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: EmbeddingsUsage
+
+
 def embeddings_response(
     req: EmbeddingsRequest, info: EmbedderInfo, result: Embeddings
-) -> dict[str, Any]:
+) -> EmbeddingsResponse:
     import numpy as np
 
-    data: list[dict[str, Any]] = []
+    data: list[EmbeddingData] = []
     for i, vec in enumerate(result.vectors):
-        embedding: Any
+        embedding: list[float] | str
         if req.encoding_format == "base64":
             raw = np.asarray(vec, dtype="<f4").tobytes()
             embedding = base64.b64encode(raw).decode("ascii")
         else:
             embedding = [float(x) for x in vec]
-        data.append({"object": "embedding", "index": i, "embedding": embedding})
+        data.append(EmbeddingData(index=i, embedding=embedding))
     tokens = int(sum(result.tokens))
-    return {
-        "object": "list",
-        "data": data,
-        "model": info.model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    return EmbeddingsResponse(
+        data=data,
+        model=info.model,
+        usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+    )

@@ -20,6 +20,7 @@ from lmwebui.metrics import get_metrics
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.lexical import has_terms, lexical_text
 from lmwebui.rag.registry import DocumentRegistry, NewDocument, new_document_id
+from lmwebui.rag.schemas import EmbeddingsRequest, EmbeddingsResponse, embeddings_response
 from lmwebui.rag.types import ChunkRecord, Embeddings, SearchMode, StoreHit, StoreQuery
 from lmwebui.settings import RagSettings
 
@@ -126,6 +127,13 @@ class RagService:
             "size_bytes": len(data),
             "conversation_id": conversation_id,
         }
+
+    async def embeddings(self, req: EmbeddingsRequest) -> EmbeddingsResponse:
+        """/v1/embeddings: validated against the served model, embedded in batches."""
+        texts = req.texts(self.settings)
+        info = await self.backends.embedder.info()
+        req.check_model(info)
+        return embeddings_response(req, info, await self.embed_all(texts))
 
     async def embed_all(self, texts: list[str]) -> Embeddings:
         """Batches sent concurrently (the Embedder's @serve.batch merges them)."""

@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
 from lmwebui.inference.builder import build_gguf_engine
 from lmwebui.settings import Settings
-from tests.chat_fixtures import login_as
-from tests.conftest import assert_error
-from tests.models import models_dir_with_bundled
+from tests.support.api import assert_error, login_as
+from tests.support.app import app_client, make_settings
+from tests.support.models import models_dir_with_bundled
 
 GREEDY = {"temperature": 0, "max_tokens": 12}
 
@@ -183,7 +182,11 @@ class RecordingEngine(ChatEngine):
 
     def __init__(self, inner: ChatEngine) -> None:
         self.inner = inner
+        self.capabilities = inner.capabilities
         self.requests: list[ChatCompletionRequest] = []
+
+    def resolve_model(self, name: str | None) -> str:
+        return self.inner.resolve_model(name)
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
         self.requests.append(request)
@@ -204,13 +207,13 @@ def test_every_turn_carries_the_conversation_id_as_affinity_key(tmp_path: Path) 
         seen.append(RecordingEngine(engine))
         return {"gguf": seen[-1]}
 
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = make_settings(
+        tmp_path,
         models_dir=models_dir_with_bundled(tmp_path / "models"),
         rate_limits={"enabled": False},
         chat={"n_slots": 2, "n_ctx_per_slot": 1024},
     )
-    with TestClient(create_app(settings, Runtime(chat_engines=engines))) as client:
+    with app_client(settings, Runtime(chat_engines=engines)) as client:
         h = login_as(client, "affinity@example.com")
         first = client.post("/api/chat", json={"message": "Hello", **GREEDY}, headers=h).json()
         cid = first["conversation_id"]

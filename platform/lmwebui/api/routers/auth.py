@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from lmwebui.api.deps import AuthRateLimit, CurrentUserDep, ServicesDep, bearer_or_cookie
+from lmwebui.api.deps import AuthDep, AuthRateLimit, CurrentUserDep, SettingsDep, bearer_or_cookie
+from lmwebui.api.responses import errors
+from lmwebui.api.schemas import StatusMessage
 from lmwebui.auth.schemas import (
     Credentials,
     RefreshRequest,
@@ -16,10 +17,11 @@ from lmwebui.auth.schemas import (
     UserOut,
 )
 from lmwebui.auth.service import CurrentUser, IssuedTokens
-from lmwebui.errors import AuthRequired, InvalidToken
+from lmwebui.errors import AuthRequired
 from lmwebui.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+LIMITED = errors(400, 429)
 REFRESH_COOKIE_PATH = "/api/auth"
 
 
@@ -58,62 +60,77 @@ def _token_body(message: str, user: CurrentUser, tokens: IssuedTokens) -> TokenR
     )
 
 
-@router.post("/register", status_code=201, dependencies=[AuthRateLimit])
-async def register(body: Credentials, services: ServicesDep) -> RegisterResponse:
-    user_id = await services.auth.register(body.email, body.password)
+@router.post(
+    "/register",
+    status_code=201,
+    dependencies=[AuthRateLimit],
+    response_model=RegisterResponse,
+    responses=errors(400, 403, 409, 429),
+)
+async def register(body: Credentials, auth: AuthDep) -> RegisterResponse:
+    user_id = await auth.register(body.email, body.password)
     return RegisterResponse(message="User created successfully", user_id=user_id)
 
 
-@router.post("/login", dependencies=[AuthRateLimit])
-async def login(body: Credentials, response: Response, services: ServicesDep) -> TokenResponse:
-    user, tokens = await services.auth.login(body.email, body.password)
-    _set_cookies(response, tokens, services.settings)
+@router.post(
+    "/login",
+    dependencies=[AuthRateLimit],
+    response_model=TokenResponse,
+    responses={**LIMITED, **errors(401)},
+)
+async def login(
+    body: Credentials, response: Response, auth: AuthDep, settings: SettingsDep
+) -> TokenResponse:
+    """Sets the HttpOnly cookies access_token and refresh_token; the tokens are also in the
+    body for clients without cookies."""
+    user, tokens = await auth.login(body.email, body.password)
+    _set_cookies(response, tokens, settings)
     return _token_body("Login successful", user, tokens)
 
 
-@router.post("/refresh", dependencies=[AuthRateLimit])
+@router.post(
+    "/refresh",
+    dependencies=[AuthRateLimit],
+    response_model=TokenResponse,
+    responses={**LIMITED, **errors(401)},
+)
 async def refresh(
     request: Request,
     response: Response,
-    services: ServicesDep,
+    auth: AuthDep,
+    settings: SettingsDep,
     body: RefreshRequest | None = Body(None),
 ) -> TokenResponse:
     token = (body.refresh_token if body else None) or request.cookies.get("refresh_token")
     if not token:
         raise AuthRequired("Refresh token required")
-    user, tokens = await services.auth.refresh(token)
-    _set_cookies(response, tokens, services.settings)
+    user, tokens = await auth.refresh(token)
+    _set_cookies(response, tokens, settings)
     return _token_body("Token refreshed", user, tokens)
 
 
-@router.post("/logout", dependencies=[AuthRateLimit])
-async def logout(request: Request, response: Response, services: ServicesDep) -> dict[str, str]:
+@router.post(
+    "/logout", dependencies=[AuthRateLimit], response_model=StatusMessage, responses=LIMITED
+)
+async def logout(
+    request: Request, response: Response, auth: AuthDep, settings: SettingsDep
+) -> StatusMessage:
     """Revoke the session behind the access or refresh token; clear the cookies."""
-    session_id: str | None = None
-    access = bearer_or_cookie(request)
-    if access:
-        with contextlib.suppress(InvalidToken):
-            session_id = (await services.auth.authenticate(access)).session_id
-    if session_id is None and (refresh_cookie := request.cookies.get("refresh_token")):
-        session_id = await services.auth.session_id_of_refresh(refresh_cookie)
-    if session_id is not None:
-        await services.auth.logout(session_id)
-    _clear_cookies(response, services.settings)
-    return {"status": "success", "message": "Logged out successfully"}
+    await auth.logout_tokens(bearer_or_cookie(request), request.cookies.get("refresh_token"))
+    _clear_cookies(response, settings)
+    return StatusMessage(message="Logged out successfully")
 
 
-@router.get("/me")
+@router.get("/me", response_model=UserOut, responses=errors(401))
 async def me(user: CurrentUserDep) -> UserOut:
     return UserOut(id=user.id, email=user.email, role=user.role)
 
 
-@router.delete("/me")
+@router.delete("/me", response_model=StatusMessage, responses=errors(401))
 async def delete_me(
-    user: CurrentUserDep, response: Response, services: ServicesDep
-) -> dict[str, str]:
-    """Delete the caller's account; its sessions (and later its data) go with it."""
-    if services.rag is not None:  # chunks first: a later account may get the same id
-        await services.rag.purge_user(user.id)
-    await services.auth.delete_user(user.id)
-    _clear_cookies(response, services.settings)
-    return {"status": "success", "message": "Account deleted"}
+    user: CurrentUserDep, response: Response, auth: AuthDep, settings: SettingsDep
+) -> StatusMessage:
+    """Delete the caller's account; its sessions and data go with it."""
+    await auth.delete_user(user.id)
+    _clear_cookies(response, settings)
+    return StatusMessage(message="Account deleted")

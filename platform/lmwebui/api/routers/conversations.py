@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Query, Response
+from lmwebui.api.deps import ConversationsDep, CurrentUserDep, PageDep
+from lmwebui.api.responses import errors
+from lmwebui.api.schemas import StatusMessage
+from lmwebui.chat.schemas import ConversationList, ConversationOut
 
-from lmwebui.api.deps import CurrentUserDep, ServicesDep
-
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=errors(401))
 
 
-@router.get("")
+@router.get("", response_model=ConversationList, responses=errors(400))
 async def list_conversations(
-    user: CurrentUserDep,
-    services: ServicesDep,
-    response: Response,
-    page: Annotated[int, Query(ge=1, description="Page number.")] = 1,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
-) -> dict[str, Any]:
-    items, total = await services.chat.store.list(user.id, page, limit)
-    response.headers.update(
-        {
-            "X-Total-Count": str(total),
-            "X-Total-Pages": str(max(1, math.ceil(total / limit))),
-            "X-Current-Page": str(page),
-            "X-Per-Page": str(limit),
-        }
-    )
-    return {"conversations": items}
+    user: CurrentUserDep, conversations: ConversationsDep, page: PageDep, response: Response
+) -> ConversationList:
+    """Newest first; pagination headers X-Total-Count, X-Total-Pages, X-Current-Page."""
+    items, total = await conversations.list(user.id, page.offset, page.limit)
+    page.headers(response, total)
+    return ConversationList(conversations=items)
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", response_model=ConversationOut, responses=errors(404))
 async def get_conversation(
-    conversation_id: str, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, Any]:
-    return {"conversation": await services.chat.store.get(user.id, conversation_id)}
+    conversation_id: str, user: CurrentUserDep, conversations: ConversationsDep
+) -> ConversationOut:
+    return ConversationOut(conversation=await conversations.get(user.id, conversation_id))
 
 
-@router.delete("/{conversation_id}")
+@router.delete("/{conversation_id}", response_model=StatusMessage, responses=errors(404))
 async def delete_conversation(
-    conversation_id: str, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, str]:
-    await services.chat.store.delete(user.id, conversation_id)
-    return {"status": "success", "message": "Conversation deleted"}
+    conversation_id: str, user: CurrentUserDep, conversations: ConversationsDep
+) -> StatusMessage:
+    await conversations.delete(user.id, conversation_id)
+    return StatusMessage(message="Conversation deleted")

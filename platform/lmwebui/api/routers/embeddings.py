@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from lmwebui.api.deps import ApiUserDep, RagDep, V1ChatRateLimit
-from lmwebui.rag.schemas import EmbeddingsRequest, embeddings_response
+from lmwebui.api.responses import errors
+from lmwebui.rag.schemas import EmbeddingsRequest, EmbeddingsResponse
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-@router.post("/embeddings", dependencies=[V1ChatRateLimit])
+@router.post(
+    "/embeddings",
+    dependencies=[V1ChatRateLimit],
+    response_model=EmbeddingsResponse,
+    responses=errors(400, 401, 404, 429, 503),
+)
 async def create_embeddings(
     body: EmbeddingsRequest, _user: ApiUserDep, rag: RagDep
-) -> dict[str, Any]:
-    texts = body.texts(rag.settings)
-    info = await rag.backends.embedder.info()
-    body.check_model(info)
-    result = await rag.embed_all(texts)
-    return embeddings_response(body, info, result)
+) -> EmbeddingsResponse:
+    return await rag.embeddings(body)

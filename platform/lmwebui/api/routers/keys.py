@@ -2,64 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
-from lmwebui.api.deps import CurrentUserDep, ServicesDep
+from lmwebui.api.deps import ApiKeysDep, CurrentUserDep, ProviderKeysDep
+from lmwebui.api.responses import errors
+from lmwebui.api.schemas import StatusMessage
+from lmwebui.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
+from lmwebui.chat.schemas import ProviderKeyIn, ProviderKeyList, ProviderKeySet
 
-router = APIRouter(tags=["keys"])
-
-
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field("default", min_length=1, max_length=100, description="Label.")
+router = APIRouter(tags=["keys"], responses=errors(401))
 
 
-class ProviderKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    api_key: str = Field(min_length=8, max_length=500, description="Upstream API key.")
-    base_url: str | None = Field(
-        None, max_length=500, pattern=r"^https?://", description="OpenAI-compatible base URL."
-    )
-
-
-@router.post("/api/api-keys", status_code=201)
+@router.post("/api/api-keys", status_code=201, response_model=ApiKeyCreated, responses=errors(400))
 async def create_api_key(
-    body: ApiKeyCreate, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, Any]:
-    return await services.api_keys.create(user.id, body.name)
+    body: ApiKeyCreate, user: CurrentUserDep, keys: ApiKeysDep
+) -> ApiKeyCreated:
+    return await keys.create(user.id, body.name)
 
 
-@router.get("/api/api-keys")
-async def list_api_keys(user: CurrentUserDep, services: ServicesDep) -> dict[str, Any]:
-    return {"keys": await services.api_keys.list(user.id)}
+@router.get("/api/api-keys", response_model=ApiKeyList)
+async def list_api_keys(user: CurrentUserDep, keys: ApiKeysDep) -> ApiKeyList:
+    return ApiKeyList(keys=await keys.list(user.id))
 
 
-@router.delete("/api/api-keys/{key_id}")
-async def delete_api_key(
-    key_id: str, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, str]:
-    await services.api_keys.delete(user.id, key_id)
-    return {"status": "success", "message": "API key deleted"}
+@router.delete("/api/api-keys/{key_id}", response_model=StatusMessage, responses=errors(404))
+async def delete_api_key(key_id: str, user: CurrentUserDep, keys: ApiKeysDep) -> StatusMessage:
+    await keys.delete(user.id, key_id)
+    return StatusMessage(message="API key deleted")
 
 
-@router.put("/api/providers/{provider}/key")
+@router.put("/api/providers/{provider}/key", response_model=ProviderKeySet, responses=errors(400))
 async def set_provider_key(
-    provider: str, body: ProviderKeyIn, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, Any]:
-    return await services.provider_keys.set(user.id, provider, body.api_key, body.base_url)
+    provider: str, body: ProviderKeyIn, user: CurrentUserDep, keys: ProviderKeysDep
+) -> ProviderKeySet:
+    return await keys.set(user.id, provider, body.api_key, body.base_url)
 
 
-@router.get("/api/providers/keys")
-async def list_provider_keys(user: CurrentUserDep, services: ServicesDep) -> dict[str, Any]:
-    return {"keys": await services.provider_keys.list(user.id)}
+@router.get("/api/providers/keys", response_model=ProviderKeyList)
+async def list_provider_keys(user: CurrentUserDep, keys: ProviderKeysDep) -> ProviderKeyList:
+    return ProviderKeyList(keys=await keys.list(user.id))
 
 
-@router.delete("/api/providers/{provider}/key")
+@router.delete(
+    "/api/providers/{provider}/key", response_model=StatusMessage, responses=errors(400, 404)
+)
 async def delete_provider_key(
-    provider: str, user: CurrentUserDep, services: ServicesDep
-) -> dict[str, str]:
-    await services.provider_keys.delete(user.id, provider)
-    return {"status": "success", "message": "Provider key deleted"}
+    provider: str, user: CurrentUserDep, keys: ProviderKeysDep
+) -> StatusMessage:
+    await keys.delete(user.id, provider)
+    return StatusMessage(message="Provider key deleted")

@@ -4,61 +4,65 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
-from lmwebui.api.deps import ApiUserDep, ServicesDep, V1ChatRateLimit
-from lmwebui.chat.protocol import ChatCompletionRequest
-from lmwebui.chat.schemas import PROVIDER_ALIASES
-from lmwebui.errors import AppError, ValidationFailed, error_body
+from lmwebui.api.deps import ApiUserDep, ChatDep, V1ChatRateLimit
+from lmwebui.api.responses import CHAT_ERRORS, errors
+from lmwebui.chat.events import ErrorEvent
+from lmwebui.chat.protocol import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ModelCard,
+)
+from lmwebui.errors import error_body
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-def split_provider(model: str) -> tuple[str, str]:
-    """`openai/gpt-4o-mini` → ("openai", "gpt-4o-mini"); plain names are GGUF models."""
-    head, sep, rest = model.partition("/")
-    if sep and head.lower() in PROVIDER_ALIASES:
-        return PROVIDER_ALIASES[head.lower()], rest
-    return "gguf", model
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelCard]
 
 
-@router.get("/models")
-async def list_models(_user: ApiUserDep, services: ServicesDep) -> dict[str, Any]:
-    cards = await services.chat.providers.all_models()
-    return {"object": "list", "data": [c.model_dump() for c in cards]}
+@router.get("/models", response_model=ModelList, responses=errors(401))
+async def list_models(_user: ApiUserDep, chat: ChatDep) -> ModelList:
+    return ModelList(data=await chat.models())
 
 
-@router.post("/chat/completions", dependencies=[V1ChatRateLimit], response_model=None)
+@router.post(
+    "/chat/completions",
+    dependencies=[V1ChatRateLimit],
+    response_model=ChatCompletionResponse,
+    response_model_exclude_none=True,
+    responses={
+        **CHAT_ERRORS,
+        200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when stream"},
+    },
+)
 async def chat_completions(
-    body: ChatCompletionRequest, user: ApiUserDep, services: ServicesDep
-) -> dict[str, Any] | StreamingResponse:
-    limit = services.settings.chat.max_tokens_limit
-    if body.max_tokens is not None and body.max_tokens > limit:
-        raise ValidationFailed(f"max_tokens must be at most {limit}")
-    provider, model = split_provider(body.model)
-    engine = await services.chat.providers.engine_for(provider, user.id)
-    request = body.model_copy(update={"model": model, "user": body.user or f"u{user.id}"})
+    body: ChatCompletionRequest, user: ApiUserDep, chat: ChatDep
+) -> ChatCompletionResponse | StreamingResponse:
     if not body.stream:
-        return (await engine.complete(request)).model_dump(exclude_none=True)
-
-    stream = engine.stream(request)
-    # Pull the first chunk before answering, so a bad model/request is a proper HTTP error.
-    first = await anext(stream)
-
-    async def sse() -> AsyncIterator[str]:
-        try:
-            yield f"data: {first.model_dump_json(exclude_none=True)}\n\n"
-            async for chunk in stream:
-                yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
-            yield "data: [DONE]\n\n"
-        except AppError as exc:
-            yield f"data: {json.dumps({'error': error_body(exc.detail, exc.error_code)})}\n\n"
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-
+        return await chat.completion(user, body)
+    chunks = await chat.completion_stream(user, body)
     return StreamingResponse(
-        sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        sse(chunks), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+async def sse(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[str]:
+    """``data: <chunk>`` lines, ``data: [DONE]`` at the end; an error after the first chunk
+    (the status is sent) is one ``data: {"error": ...}`` line in the error contract."""
+    try:
+        async for chunk in chunks:
+            yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+        yield "data: [DONE]\n\n"
+    except Exception as exc:
+        event = ErrorEvent.of(exc)
+        yield f"data: {json.dumps({'error': error_body(event.detail, event.error_code)})}\n\n"
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]

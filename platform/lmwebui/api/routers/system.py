@@ -2,54 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import platform
-import sys
-from typing import Any
-
 from fastapi import APIRouter
 
-from lmwebui import __version__
-from lmwebui.api.deps import CurrentUserDep, ServicesDep
-from lmwebui.system.hardware import hardware_summary
+from lmwebui.api.deps import CurrentUserDep, SystemDep
+from lmwebui.api.responses import AUTH_ERRORS
+from lmwebui.system.service import Health, Readiness, SystemInfo
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health")
-async def health() -> dict[str, str]:
-    return {"status": "healthy", "auth": "jwt", "encryption": "fernet"}
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    return Health()
 
 
-@router.get("/api/health")
-async def detailed_health(services: ServicesDep) -> dict[str, Any]:
-    components = {"database": await services.db.ping()}
-    components.update(await services.runtime.cluster.readiness())
-    ready_count = sum(components.values())
-    progress = int(100 * ready_count / len(components))
-    ready = ready_count == len(components)
-    waiting = sorted(name for name, ok in components.items() if not ok)
-    return {
-        "status": "ready" if ready else "starting",
-        "message": "System Online" if ready else "Starting: waiting for " + ", ".join(waiting),
-        "progress": progress,
-        "ready": ready,
-        "error": None,
-        "components": components,
-    }
+@router.get("/api/health", response_model=Readiness)
+async def detailed_health(system: SystemDep) -> Readiness:
+    return await system.readiness()
 
 
-@router.get("/api/system/info")
-async def system_info(services: ServicesDep, _user: CurrentUserDep) -> dict[str, Any]:
-    hardware, cluster = await asyncio.gather(
-        asyncio.to_thread(hardware_summary), services.runtime.cluster.describe()
-    )
-    return {
-        "version": __version__,
-        "python_version": platform.python_version(),
-        "platform": platform.system(),
-        "python_implementation": sys.implementation.name,
-        "hardware": hardware,
-        "database": services.db.describe(),
-        "ray": cluster,
-    }
+@router.get("/api/system/info", response_model=SystemInfo, responses=AUTH_ERRORS)
+async def system_info(system: SystemDep, _user: CurrentUserDep) -> SystemInfo:
+    return await system.info()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import openai
 from openai import AsyncOpenAI
 
-from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -47,7 +47,14 @@ def map_openai_error(exc: Exception) -> Exception:
 class OpenAIChatEngine(ChatEngine):
     """One client per (base URL, key); the SDK's own retries are off so timeouts are bounded."""
 
-    def __init__(self, base_url: str | None, api_key: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str,
+        timeout_s: float,
+        capabilities: EngineCapabilities | None = None,
+    ) -> None:
+        self.capabilities = capabilities or EngineCapabilities()
         self.client = AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )

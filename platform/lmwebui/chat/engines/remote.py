@@ -1,42 +1,53 @@
-"""A ChatEngine that forwards to a Ray Serve deployment handle (ChatGGUF, ChatVLLM)."""
+"""A ChatEngine that forwards to a Ray Serve deployment handle (ChatGGUF, ChatVLLM).
+
+What crosses Ray is plain JSON-shaped data (docs/architecture.md, "What crosses Ray"): the
+request as ``model_dump(mode="json")``, the chunks as lists of dicts (coalesced), validated
+back into the protocol's models on this side.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from lmwebui.chat.engines.base import ChatEngine
+from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
-from lmwebui.errors import AppError
-from lmwebui.remote_errors import unwrap_ray_error
+from lmwebui.remote_errors import ray_errors
 
 WHAT = "model replica"
 
 
 class HandleChatEngine(ChatEngine):
-    """Calls ``stream``/``models``/``ready`` on a deployment; GGUF model ids multiplex."""
+    """Calls ``stream``/``models`` on a deployment. With ``multiplexed``, the (resolved)
+    model id routes the request to replicas that hold the model."""
 
-    def __init__(self, handle: Any, *, multiplexed: bool) -> None:
+    def __init__(
+        self,
+        handle: Any,
+        *,
+        multiplexed: bool,
+        capabilities: EngineCapabilities,
+        resolve: Callable[[str | None], str] | None = None,
+    ) -> None:
         self.handle = handle
         self.multiplexed = multiplexed
+        self.capabilities = capabilities
+        self._resolve = resolve
+
+    def resolve_model(self, name: str | None) -> str:
+        return self._resolve(name) if self._resolve else super().resolve_model(name)
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
         opts: dict[str, Any] = {"stream": True}
-        if self.multiplexed and request.model:
+        if self.multiplexed:
             opts["multiplexed_model_id"] = request.model
         gen = self.handle.options(**opts).stream.remote(request.model_dump(mode="json"))
         try:
-            async for batch in gen:  # the deployment sends lists of chunks (coalesced)
-                for item in batch:
-                    yield ChatCompletionChunk.model_validate(item)
-        except AppError:
-            raise
-        except Exception as exc:
-            unwrapped = unwrap_ray_error(exc, WHAT)
-            if unwrapped is exc:
-                raise
-            raise unwrapped from None
+            with ray_errors(WHAT):
+                async for batch in gen:  # the deployment sends lists of chunks (coalesced)
+                    for item in batch:
+                        yield ChatCompletionChunk.model_validate(item)
         finally:
             # Stops generation on the replica when our consumer goes away (cancel/disconnect).
             # cancel() re-raises a failed assignment (e.g. BackPressureError): that error was
@@ -45,11 +56,6 @@ class HandleChatEngine(ChatEngine):
                 gen.cancel()
 
     async def models(self) -> list[ModelCard]:
-        try:
+        with ray_errors(WHAT):
             cards = await self.handle.models.remote()
-        except Exception as exc:
-            raise unwrap_ray_error(exc, WHAT) from None
         return [ModelCard.model_validate(c) for c in cards]
-
-    async def ready(self) -> bool:
-        return bool(await self.handle.ready.remote())
