@@ -121,6 +121,13 @@ class GGUFService:
             raise NotFound(f"Download task '{task_id}' not found")
         return snap
 
+    async def watch(
+        self, task_id: str, version: int | None, timeout_s: float
+    ) -> dict[str, Any] | None:
+        """The task's next snapshot after ``version`` (long poll; the caller already
+        passed ``task()``'s access check for this task)."""
+        return await self.downloads.watch(task_id, version, timeout_s)
+
     async def tasks(self, user: CurrentUser) -> list[dict[str, Any]]:
         return [t for t in await self.downloads.list_tasks() if self.can_view(user, t)]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
@@ -18,10 +17,15 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from lmwebui.api.deps import get_services
-from lmwebui.api.ws.chat import POLICY_VIOLATION, authenticate_socket
+from lmwebui.api.ws.connection import (
+    POLICY_VIOLATION,
+    EventSocket,
+    authenticate_socket,
+    ws_error_event,
+)
 from lmwebui.api.ws.frames import FrameError, parse_frame
 from lmwebui.auth.service import CurrentUser
-from lmwebui.errors import AppError
+from lmwebui.errors import AppError, ValidationFailed
 from lmwebui.models.download_task import TERMINAL, event_for
 from lmwebui.models.management import GGUFService
 
@@ -31,36 +35,21 @@ WATCH_TIMEOUT_S = 10.0
 MANAGER_GRACE_S = 120.0  # how long the socket waits for a restarting DownloadManager
 
 
-class DownloadSocket:
+class DownloadSocket(EventSocket):
     def __init__(self, ws: WebSocket, gguf: GGUFService, user: CurrentUser, task_id: str):
-        self.ws = ws
+        super().__init__(ws)
         self.gguf = gguf
         self.user = user
         self.task_id = task_id
-        self._send_lock = asyncio.Lock()
 
-    async def send(self, event: dict[str, Any]) -> None:
-        payload = {k: v for k, v in event.items() if k != "type"}
-        message = {"type": event["type"], **payload, "data": payload, "timestamp": time.time()}
-        async with self._send_lock:
-            await self.ws.send_text(json.dumps(message))
-
-    async def error(self, detail: str, code: str) -> None:
-        await self.send(
-            {
-                "type": "error",
-                "task_id": self.task_id,
-                "error": detail,
-                "error_code": code,
-                "message": detail,
-            }
-        )
+    async def error(self, exc: BaseException, **envelope: Any) -> None:
+        await self.send({**ws_error_event(exc), "task_id": self.task_id}, **envelope)
 
     async def run(self) -> None:
         try:
             snap = await self.gguf.task(self.user, self.task_id)
         except AppError as exc:
-            await self.error(exc.detail, exc.error_code)
+            await self.error(exc)
             await self.ws.close(code=POLICY_VIOLATION)
             return
         reader = asyncio.create_task(self.read_frames())
@@ -86,7 +75,7 @@ class DownloadSocket:
         deadline = time.monotonic() + MANAGER_GRACE_S
         while True:
             try:
-                snap = await self.gguf.downloads.watch(self.task_id, version, WATCH_TIMEOUT_S)
+                snap = await self.gguf.watch(self.task_id, version, WATCH_TIMEOUT_S)
             except AppError as exc:
                 if time.monotonic() > deadline:
                     raise WebSocketDisconnect(code=1011) from exc
@@ -107,7 +96,7 @@ class DownloadSocket:
         try:
             action, _data = parse_frame(text)
         except FrameError as exc:
-            await self.error(str(exc), "VALIDATION_ERROR")
+            await self.error(ValidationFailed(str(exc)))
             return
         try:
             if action in ("cancel", "cancel_download"):
@@ -117,9 +106,9 @@ class DownloadSocket:
             elif action == "ping":
                 await self.send({"type": "pong", "task_id": self.task_id})
             else:
-                await self.error(f"Unknown action '{action}'", "VALIDATION_ERROR")
+                await self.error(ValidationFailed(f"Unknown action '{action}'"))
         except AppError as exc:
-            await self.error(exc.detail, exc.error_code)
+            await self.error(exc)
 
 
 @router.websocket("/ws/gguf/download/{task_id}")
