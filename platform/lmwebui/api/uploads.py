@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -44,7 +45,7 @@ FIELD = "file"
 WRITE_BATCH = 4 * 1024 * 1024
 SPACE_CHECK_EVERY = 256 * 1024 * 1024
 MAX_FIELD_BYTES = 4096  # one form field other than the file
-MAX_FORM_BYTES = 64 * 1024  # all of them, part headers included
+MAX_FORM_BYTES = 64 * 1024  # all such fields together; all part headers together
 FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and fields around the file
 
 
@@ -212,7 +213,7 @@ class _Receiver:
             assert self.fh is not None and self.path is not None
             await asyncio.to_thread(self.fh.close)
         except OSError as exc:
-            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage("The disk is full") from None
             raise
         return ReceivedUpload(self.path, self.filename, self.size, self.content_type, self.fields)
