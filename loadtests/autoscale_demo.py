@@ -35,7 +35,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.httpbench import percentile
-from tests.live import login, start_server
+from tests.support.live import login, start_server
 
 TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
 REPLICA_CLASS = "ServeReplica:lmwebui:ChatGGUF"

@@ -33,9 +33,9 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.httpbench import percentile
-from tests.live import LiveServer, free_port, start_server
-from tests.live import login as login_at
-from tests.models import bundled_model_path
+from tests.support.live import LiveServer, free_port, start_server
+from tests.support.live import login as login_at
+from tests.support.models import bundled_model_path
 
 PROMPT = "Write a long, detailed story about a lighthouse keeper and a storm."
 TOPICS = [

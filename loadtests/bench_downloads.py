@@ -1,4 +1,4 @@
-"""GGUF management benchmarks against the local hub (tests/hub_server.py, own process).
+"""GGUF management benchmarks against the local hub (tests/support/hub_server.py, own process).
 
     .venv/bin/python loadtests/bench_downloads.py --size-mb 1024 --runs 3
 
@@ -34,8 +34,8 @@ from websockets.sync.client import connect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.httpbench import percentile
-from tests.gguf_files import write_gguf
-from tests.live import free_port
+from tests.support.gguf_files import write_gguf
+from tests.support.live import free_port
 
 REPO = "bench/big-GGUF"
 FILE = "big.Q8_0.gguf"
@@ -70,7 +70,7 @@ class Env:
         self.src = src
         rate = ["--rate", str(rate_mb * 1e6)] if rate_mb else []
         self.hub = subprocess.Popen(
-            [sys.executable, "-m", "tests.hub_server", "--root", str(hub_root), *rate],
+            [sys.executable, "-m", "tests.support.hub_server", "--root", str(hub_root), *rate],
             stdout=subprocess.PIPE,
             cwd=Path(__file__).resolve().parents[1],
         )

@@ -25,7 +25,7 @@ from lmwebui.inference.engine import BatchedEngine, GenerationChunk, SamplingPar
 from lmwebui.inference.loaded import load_model
 from lmwebui.settings import load_settings
 from loadtests.bench_chat import TOPICS, platform
-from tests.models import bundled_model_path
+from tests.support.models import bundled_model_path
 
 TEMPLATE = "<start_of_turn>user\n{}<end_of_turn>\n<start_of_turn>model\n"
 

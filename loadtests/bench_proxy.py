@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.httpbench import Result, run
-from tests.live import free_port, login, start_server
+from tests.support.live import free_port, login, start_server
 
 ENDPOINTS = ["/health", "/api/auth/me"]
 

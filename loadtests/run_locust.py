@@ -31,7 +31,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.live import LiveServer, login, start_server
+from tests.support.live import LiveServer, login, start_server
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 
@@ -201,7 +201,7 @@ def main() -> int:
     }
     pg = None
     if args.postgres:
-        from tests.pg import start_postgres
+        from tests.support.pg import start_postgres
 
         pg = start_postgres()
         pg.psql("CREATE DATABASE loadtest")

@@ -1,26 +1,27 @@
-"""Shared fixtures: settings on a temp data dir, the in-process app, PostgreSQL."""
+"""Shared fixtures: the in-process app, PostgreSQL, the chat and RAG apps (helpers live in
+tests/support)."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
-from lmwebui.settings import Settings
-from tests.chat_fixtures import chat_app_client
-from tests.pg import PgServer, pg_bin, start_postgres
-from tests.rag_fixtures import RagWorkers, load_workers, rag_app_client
+from tests.support.app import ClientFactory, app_client, make_settings
+from tests.support.chat_app import chat_app_client
+from tests.support.pg import PgServer, pg_bin, start_postgres
+from tests.support.rag import RagWorkers, load_workers, rag_app_client
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # GGUF management fixtures (local hub, app clients): available to every test module.
-pytest_plugins = ["tests.gguf_fixtures"]
+pytest_plugins = ["tests.support.gguf_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -47,55 +48,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.url(name)
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    overrides.setdefault("data_dir", tmp_path / "data")
-    return Settings(**overrides)
-
-
-ClientFactory = Callable[..., TestClient]
-
-
 @pytest.fixture
 def client_factory(tmp_path: Path) -> Iterator[ClientFactory]:
     """Build in-process clients; each is entered (lifespan run) and closed at teardown."""
-    opened: list[TestClient] = []
+    with ExitStack() as opened:
 
-    def factory(runtime: Runtime | None = None, **overrides: Any) -> TestClient:
-        settings = make_settings(tmp_path, **overrides)
-        client = TestClient(create_app(settings, runtime), raise_server_exceptions=False)
-        client.__enter__()
-        opened.append(client)
-        return client
+        def factory(runtime: Runtime | None = None, **overrides: Any) -> TestClient:
+            return opened.enter_context(app_client(make_settings(tmp_path, **overrides), runtime))
 
-    yield factory
-    for c in reversed(opened):
-        c.__exit__(None, None, None)
+        yield factory
 
 
 @pytest.fixture
 def client(client_factory: ClientFactory, database_url: str) -> TestClient:
     """The app on SQLite and on PostgreSQL, rate limits off (they have their own tests)."""
     return client_factory(database_url=database_url, rate_limits={"enabled": False})
-
-
-def register_and_login(
-    client: TestClient, email: str = "user@example.com", password: str = "password123"
-) -> dict[str, Any]:
-    r = client.post("/api/auth/register", json={"email": email, "password": password})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/auth/login", json={"email": email, "password": password})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["error_code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["timestamp"].endswith("Z")
-    return body
 
 
 @pytest.fixture(scope="module")

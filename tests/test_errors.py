@@ -7,7 +7,8 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ClientFactory, assert_error
+from tests.support.api import assert_error
+from tests.support.app import ClientFactory
 
 
 def test_unknown_route_and_wrong_method(client_factory: ClientFactory) -> None:

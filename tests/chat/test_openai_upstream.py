@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.chat_fixtures import login_as
-from tests.conftest import ClientFactory, assert_error
+from tests.support.api import assert_error, login_as
+from tests.support.app import ClientFactory
 
 
 @pytest.fixture

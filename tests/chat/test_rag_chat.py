@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lmwebui.api import create_app
-from lmwebui.chat.engines.base import ChatEngine
-from lmwebui.inference.builder import build_gguf_engine
-from lmwebui.settings import Settings
-from tests.chat_fixtures import login_as
-from tests.models import models_dir_with_bundled
-from tests.rag_fixtures import RagWorkers, ingest
+from tests.support.api import login_as
+from tests.support.app import app_client, make_settings
+from tests.support.chat_app import gguf_engines
+from tests.support.models import models_dir_with_bundled
+from tests.support.rag import RagWorkers, ingest
 
 POLICY = b"Badge XK-4471 opens the server room on floor 3. Visitors must sign in at reception."
 
@@ -25,19 +23,13 @@ def client(
     tmp_path_factory: pytest.TempPathFactory, rag_workers: RagWorkers
 ) -> Iterator[TestClient]:
     base = tmp_path_factory.mktemp("ragchat")
-    settings = Settings(
-        data_dir=base / "data",
+    settings = make_settings(
+        base,
         models_dir=models_dir_with_bundled(base / "models"),
         rate_limits={"enabled": False},
         chat={"n_slots": 2, "n_ctx_per_slot": 2048},
     )
-
-    def engines(s: Settings) -> dict[str, ChatEngine]:
-        engine, _pool = build_gguf_engine(s)
-        return {"gguf": engine}
-
-    app = create_app(settings, rag_workers.runtime(chat_engines=engines))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with app_client(settings, rag_workers.runtime(chat_engines=gguf_engines)) as c:
         yield c
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ClientFactory, assert_error
+from tests.support.api import assert_error
+from tests.support.app import ClientFactory
 
 
 def test_locked_sqlite_is_a_503_and_nothing_is_half_written(
@@ -32,7 +33,7 @@ def test_locked_sqlite_is_a_503_and_nothing_is_half_written(
 
 def test_unreachable_postgresql_is_a_503(client_factory: ClientFactory) -> None:
     """The database going away under a running app: a retryable 503, never a 500."""
-    from tests.pg import pg_bin, start_postgres
+    from tests.support.pg import pg_bin, start_postgres
 
     if pg_bin() is None:
         pytest.skip("PostgreSQL binaries not installed")

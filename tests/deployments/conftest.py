@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.gguf_fixtures import LIVE_ADMIN
-from tests.hub_server import Hub
-from tests.live import LiveServer, start_server
+from tests.support.gguf_fixtures import LIVE_ADMIN
+from tests.support.hub_server import Hub
+from tests.support.live import LiveServer, start_server
 
 AUTH_LIMIT = "30/minute"  # every test in the session logs in from 127.0.0.1
 CLUSTER_NODES = int(os.environ.get("LMWEBUI_TEST_CLUSTER_NODES", "0") or 0)
@@ -30,7 +30,7 @@ def cluster_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         return
     from ray.cluster_utils import Cluster
 
-    from tests.pg import PgServer
+    from tests.support.pg import PgServer
 
     pg: PgServer = request.getfixturevalue("pg_server")
     pg.psql("CREATE DATABASE live_cluster")

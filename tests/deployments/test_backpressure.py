@@ -12,7 +12,7 @@ import pytest
 from lmwebui.chat.engines.remote import HandleChatEngine
 from lmwebui.chat.protocol import ChatCompletionRequest, ChatMessage
 from lmwebui.errors import ServiceUnavailable
-from tests.models import models_dir_with_bundled
+from tests.support.models import models_dir_with_bundled
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import openai
 import pytest
 from websockets.sync.client import connect
 
-from tests.live import LiveServer, login
+from tests.support.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ import pytest
 from deployments.download_manager import ACTOR_NAME, ACTOR_NAMESPACE, RayDownloads
 from lmwebui.errors import Conflict, NotFound
 from lmwebui.models.download_task import DownloadConfig, DownloadSpec
-from tests.gguf_fixtures import MIB, REPO
-from tests.hub_server import Hub
-from tests.model_management.helpers import leftovers, sha256
+from tests.support.downloads import leftovers, sha256
+from tests.support.gguf_fixtures import MIB, REPO
+from tests.support.hub_server import Hub
 
 pytestmark = pytest.mark.slow
 Q8 = "tiny.Q8_0.gguf"

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.gguf_files import write_gguf
-from tests.gguf_fixtures import LIVE_ADMIN, LIVE_FILE, LIVE_REPO
-from tests.hub_server import Hub
-from tests.live import LiveServer, login
+from tests.support.gguf_files import write_gguf
+from tests.support.gguf_fixtures import LIVE_ADMIN, LIVE_FILE, LIVE_REPO
+from tests.support.hub_server import Hub
+from tests.support.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
 

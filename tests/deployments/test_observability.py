@@ -17,11 +17,11 @@ from websockets.sync.client import connect
 
 from lmwebui.observe import prometheus_command
 from lmwebui.settings import Settings
-from tests.gguf_fixtures import LIVE_ADMIN, LIVE_REPO
-from tests.hub_server import Hub
-from tests.live import LiveServer, free_port, login
 from tests.metrics.test_definitions import panel_exprs
-from tests.models import bundled_model_path
+from tests.support.gguf_fixtures import LIVE_ADMIN, LIVE_REPO
+from tests.support.hub_server import Hub
+from tests.support.live import LiveServer, free_port, login
+from tests.support.models import bundled_model_path
 
 pytestmark = pytest.mark.slow
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -11,7 +11,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.documents import samples as S
-from tests.live import LiveServer, login
+from tests.support.live import LiveServer, login
 
 pytestmark = pytest.mark.slow
 

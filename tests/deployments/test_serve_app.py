@@ -7,7 +7,7 @@ import os
 import httpx
 import pytest
 
-from tests.live import LiveServer
+from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.slow
 

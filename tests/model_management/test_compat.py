@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lmwebui.models.compat import MIB, best_targets, estimate_memory, recommend
 from lmwebui.models.metadata import read_gguf_info
-from tests.models import bundled_model_path
+from tests.support.models import bundled_model_path
 
 
 def test_estimate_matches_llama_cpp_buffers_for_the_bundled_model() -> None:

@@ -13,8 +13,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.gguf_fixtures import REPO
-from tests.hub_server import Hub
+from tests.support.gguf_fixtures import REPO
+from tests.support.hub_server import Hub
 
 
 def sha256(path: Path) -> str:

@@ -9,8 +9,8 @@ import gguf
 import pytest
 
 from lmwebui.models.metadata import InvalidGGUF, quantization_from_name, read_gguf_info, split_part
-from tests.gguf_files import write_gguf
-from tests.models import bundled_model_path
+from tests.support.gguf_files import write_gguf
+from tests.support.models import bundled_model_path
 
 
 def test_reads_what_the_gguf_package_wrote(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import ClientFactory, assert_error
+from tests.support.api import assert_error
+from tests.support.app import ClientFactory
 
 
 def test_auth_limit_10_per_minute_with_headers(client_factory: ClientFactory) -> None:

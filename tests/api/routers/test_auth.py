@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 from fastapi.testclient import TestClient
 
-from tests.conftest import assert_error, register_and_login
+from tests.support.api import assert_error, register_and_login
 
 
 def _secret(tmp_path: Path) -> str:

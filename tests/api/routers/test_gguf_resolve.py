@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import assert_error
-from tests.gguf_fixtures import (
+from tests.support.api import assert_error
+from tests.support.gguf_fixtures import (
     REPO,
     GGUFClientFactory,
     user_headers,
 )
-from tests.hub_server import Hub
-from tests.live import free_port
+from tests.support.hub_server import Hub
+from tests.support.live import free_port
 
 
 def resolve(client: TestClient, h: dict[str, str], text: str) -> dict:  # type: ignore[type-arg]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
-from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.inference.builder import build_gguf_engine
@@ -15,16 +12,16 @@ from lmwebui.inference.loaded import ModelPool
 from lmwebui.models.files import BUNDLED_MODEL
 from lmwebui.models.runtime import GGUFRuntime
 from lmwebui.settings import Settings
-from tests.chat_fixtures import login_as
-from tests.conftest import assert_error
-from tests.models import models_dir_with_bundled
+from tests.support.api import assert_error, login_as
+from tests.support.app import app_client, make_settings
+from tests.support.models import models_dir_with_bundled
 
 
 def test_delete_unloads_a_loaded_model_first(tmp_path: Path) -> None:
     models = models_dir_with_bundled(tmp_path / "models")
     os.link(models / BUNDLED_MODEL, models / "copy.gguf")
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = make_settings(
+        tmp_path,
         models_dir=models,
         rate_limits={"enabled": False},
         chat={"n_slots": 2, "n_ctx_per_slot": 512},
@@ -40,7 +37,7 @@ def test_delete_unloads_a_loaded_model_first(tmp_path: Path) -> None:
         return sum(pool.unload(name) for pool in pools)
 
     runtime = Runtime(chat_engines=engines, gguf=GGUFRuntime(unloader=unload))
-    with TestClient(create_app(settings, runtime), raise_server_exceptions=False) as client:
+    with app_client(settings, runtime) as client:
         h = login_as(client, "admin@example.com")  # first account: admin
         chat = {"message": "Hi", "model": "copy.gguf", "max_tokens": 2, "temperature": 0}
         assert client.post("/api/chat", json=chat, headers=h).status_code == 200

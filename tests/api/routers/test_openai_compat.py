@@ -6,8 +6,7 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.chat_fixtures import login_as
-from tests.conftest import assert_error
+from tests.support.api import assert_error, login_as
 
 
 def sdk(client: TestClient, key: str) -> openai.OpenAI:

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lmwebui.chat.conversations import Turn
-from tests.chat_fixtures import login_as
-from tests.conftest import ClientFactory, assert_error
 from tests.documents import samples as S
-from tests.rag_fixtures import RagWorkers, ingest, search
+from tests.support.api import assert_error, login_as
+from tests.support.app import ClientFactory
+from tests.support.rag import RagWorkers, ingest, search
 
 
 def docs_of(results: list[dict[str, Any]]) -> set[str]:

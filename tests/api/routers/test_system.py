@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 
 from lmwebui.api.services import Runtime
 from lmwebui.system.cluster import LocalCluster
-from tests.conftest import ClientFactory, assert_error, register_and_login
+from tests.support.api import assert_error, register_and_login
+from tests.support.app import ClientFactory
 
 
 def test_health(client_factory: ClientFactory) -> None:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
-from tests.chat_fixtures import login_as
-from tests.conftest import ClientFactory, assert_error
 from tests.documents import samples as S
-from tests.rag_fixtures import RagWorkers
+from tests.support.api import assert_error, login_as
+from tests.support.app import ClientFactory
+from tests.support.rag import RagWorkers
 
 
 def upload(client: TestClient, h: dict[str, str], kind: str, name: str, data: bytes) -> object:

@@ -10,28 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.chat_fixtures import login_as
-
-
-def start(ws: Any, **data: Any) -> None:
-    ws.send_text(json.dumps({"action": "start_stream", "data": {"message": "Hello AI", **data}}))
-
-
-def collect(
-    ws: Any, until: tuple[str, ...] = ("final_answer", "error", "cancelled")
-) -> list[dict[str, Any]]:
-    events = []
-    while True:
-        ev = ws.receive_json()
-        events.append(ev)
-        if ev["type"] in until:
-            return events
+from tests.support.api import login_as
+from tests.support.chat import collect, start_stream
 
 
 def test_stream_tokens_then_final_answer(chat_client: TestClient) -> None:
     h = login_as(chat_client, "ws@example.com")
     with chat_client.websocket_connect("/ws/chat", headers=h) as ws:
-        start(ws, temperature=0, max_tokens=16)
+        start_stream(ws, temperature=0, max_tokens=16)
         events = collect(ws)
     final = events[-1]
     assert final["type"] == "final_answer", events
@@ -80,9 +66,9 @@ def test_malformed_frames_and_unknown_actions(chat_client: TestClient) -> None:
             assert ev["type"] == "error", (frame, ev)
             assert ev["error_code"] in ("VALIDATION_ERROR", "NOT_FOUND")
         # the socket is still usable
-        start(ws, temperature=0, max_tokens=3)
+        start_stream(ws, temperature=0, max_tokens=3)
         assert collect(ws)[-1]["type"] == "final_answer"
-        start(ws, model="missing-model")
+        start_stream(ws, model="missing-model")
         ev = collect(ws)[-1]
         assert ev["type"] == "error" and ev["error_code"] == "MODEL_NOT_FOUND"
 
@@ -96,13 +82,13 @@ def _engine_stats(client: TestClient) -> dict[str, Any]:
 def test_cancel_mid_stream_stops_generation(chat_client: TestClient) -> None:
     h = login_as(chat_client, "cancel@example.com")
     with chat_client.websocket_connect("/ws/chat", headers=h) as ws:
-        start(ws, message="Write a very long story about dragons.", max_tokens=400)
+        start_stream(ws, message="Write a very long story about dragons.", max_tokens=400)
         first = ws.receive_json()
         while first["type"] != "token_update":
             first = ws.receive_json()
         sid = first["session_id"]
         # a second stream on the same socket is refused while one runs
-        start(ws, message="another")
+        start_stream(ws, message="another")
         events = collect(ws, until=("error",))
         assert events[-1]["type"] == "error" and "already running" in events[-1]["error"]
         ws.send_text(json.dumps({"action": "cancel_session", "data": {"session_id": sid}}))
@@ -117,7 +103,7 @@ def test_cancel_mid_stream_stops_generation(chat_client: TestClient) -> None:
         assert stats["active_slots"] == 0
         assert stats["requests_cancelled"] >= 1
         # and the socket serves the next stream
-        start(ws, temperature=0, max_tokens=3)
+        start_stream(ws, temperature=0, max_tokens=3)
         assert collect(ws)[-1]["type"] == "final_answer"
     # a cancelled turn is not persisted
     convs = chat_client.get("/api/conversations", headers=h).json()["conversations"]
@@ -128,7 +114,7 @@ def test_disconnect_mid_stream_stops_generation(chat_client: TestClient) -> None
     h = login_as(chat_client, "gone@example.com")
     cancelled_before = _engine_stats(chat_client)["requests_cancelled"]
     with chat_client.websocket_connect("/ws/chat", headers=h) as ws:
-        start(ws, message="Tell me everything about the ocean.", max_tokens=400)
+        start_stream(ws, message="Tell me everything about the ocean.", max_tokens=400)
         ev = ws.receive_json()
         while ev["type"] != "token_update":
             ev = ws.receive_json()

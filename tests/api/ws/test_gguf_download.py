@@ -9,15 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.gguf_fixtures import (
+from tests.support.downloads import leftovers, model_names, start, wait_until, ws_events
+from tests.support.gguf_fixtures import (
     MIB,
     REPO,
     admin_headers,
     hub_url,
     user_headers,
 )
-from tests.hub_server import Hub
-from tests.model_management.helpers import leftovers, model_names, start, wait_until, ws_events
+from tests.support.hub_server import Hub
 
 Q8 = "tiny.Q8_0.gguf"
 

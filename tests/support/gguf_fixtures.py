@@ -1,6 +1,7 @@
 """Fixtures for GGUF management tests: a local hub with real GGUF files, app clients.
 
-Import the fixtures you use into the test module (``from tests.gguf_fixtures import hub``).
+A pytest plugin (tests/conftest.py ``pytest_plugins``): the fixtures are available to every
+test module; import the constants and helpers (``from tests.support.gguf_fixtures import REPO``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lmwebui.api.services import Runtime
-from tests.chat_fixtures import login_as
-from tests.conftest import ClientFactory
-from tests.gguf_files import write_gguf
-from tests.hub_server import Hub
+from tests.support.api import login_as
+from tests.support.app import ClientFactory
+from tests.support.gguf_files import write_gguf
+from tests.support.hub_server import Hub
 
 REPO = "acme/tiny-GGUF"
 MIB = 1024 * 1024
@@ -109,7 +110,7 @@ LIVE_ADMIN = "gguf-admin@example.com"
 @pytest.fixture(scope="session")
 def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """The hub the live `lmwebui serve` talks to (HF_ENDPOINT): a real, chat-able model."""
-    from tests.models import bundled_model_path
+    from tests.support.models import bundled_model_path
 
     server = Hub(tmp_path_factory.mktemp("live-hub"))
     server.add_file(LIVE_REPO, LIVE_FILE, bundled_model_path())

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.api import bearer_login
+
+REPO = Path(__file__).resolve().parents[2]
 LMWEBUI = Path(sys.executable).parent / "lmwebui"
 
 
@@ -85,8 +87,5 @@ def start_server(
 
 def login(base_url: str, email: str = "bench@example.com") -> dict[str, str]:
     """Register (if needed) and log in over HTTP; a Bearer header for later requests."""
-    body = {"email": email, "password": "password123"}
-    httpx.post(f"{base_url}/api/auth/register", json=body, timeout=60)
-    r = httpx.post(f"{base_url}/api/auth/login", json=body, timeout=60)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        return bearer_login(http.post, email)

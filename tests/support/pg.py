@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.live import free_port
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -20,12 +21,6 @@ def pg_bin() -> Path | None:
             return d
     found = shutil.which("initdb")
     return Path(found).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ensure_user(name: str = "postgres") -> None:
@@ -119,7 +114,7 @@ def start_postgres() -> PgServer:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *run_as,

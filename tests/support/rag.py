@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
 from lmwebui.rag.backends import (
     DocumentsWorker,
@@ -22,6 +21,7 @@ from lmwebui.rag.backends import (
     build_store,
 )
 from lmwebui.settings import RagSettings, Settings
+from tests.support.app import app_client, make_settings
 
 Wrap = Callable[[RagBackends], RagBackends]
 
@@ -52,10 +52,7 @@ def load_workers(**rag_overrides: Any) -> RagWorkers:
 
 def rag_app_client(base: Path, workers: RagWorkers, **overrides: Any) -> Iterator[TestClient]:
     overrides.setdefault("rate_limits", {"enabled": False})
-    settings = Settings(data_dir=base / "data", **overrides)
-    with TestClient(
-        create_app(settings, workers.runtime()), raise_server_exceptions=False
-    ) as client:
+    with app_client(make_settings(base, **overrides), workers.runtime()) as client:
         yield client
 
 

@@ -14,7 +14,7 @@ bytes, stall, hold at a gate until released, corrupt a byte, answer a status, re
 ignore Range; API faults: status or stall for the metadata endpoints. Every request is
 logged (method, path, range start, status, body bytes sent).
 
-Run standalone: ``python -m tests.hub_server --root DIR [--port N] [--rate BYTES_PER_S]``.
+Run standalone: ``python -m tests.support.hub_server --root DIR [--port N] [--rate BYTES_PER_S]``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.hub_state import FileFault, HubState, LogEntry, is_lfs, peer_gone, repo_commit
+from tests.support.hub_state import FileFault, HubState, LogEntry, is_lfs, peer_gone, repo_commit
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
