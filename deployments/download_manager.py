@@ -17,7 +17,7 @@ from lmwebui.logging_setup import configure_logging
 from lmwebui.metrics import RayMetrics, set_metrics
 from lmwebui.models.download_task import DownloadConfig
 from lmwebui.models.downloads import DownloadManager
-from lmwebui.remote_errors import unwrap_ray_error
+from lmwebui.remote_errors import ray_errors
 
 ACTOR_NAME = "DownloadManager"
 ACTOR_NAMESPACE = "lmwebui"
@@ -89,13 +89,13 @@ class RayDownloads:
 
     async def _call(self, method: str, *args: Any, timeout_s: float = CALL_TIMEOUT_S) -> Any:
         try:
-            return await asyncio.wait_for(getattr(self.actor, method).remote(*args), timeout_s)
+            with ray_errors("download manager"):
+                return await asyncio.wait_for(getattr(self.actor, method).remote(*args), timeout_s)
         except TimeoutError:
             raise ServiceUnavailable("The download manager did not answer in time") from None
-        except Exception as exc:
-            unwrapped = unwrap_ray_error(exc, "download manager")
-            if isinstance(unwrapped, AppError):
-                raise unwrapped from None
+        except AppError:
+            raise
+        except Exception as exc:  # not a Ray failure ray_errors knows: still the manager's
             logger.warning("DownloadManager.%s failed: %s", method, exc)
             raise ServiceUnavailable("The download manager is unavailable; retry") from None
 

@@ -17,7 +17,6 @@ from lmwebui.documents.limits import check_zip, inspect_pdf, render_pdf_page
 from lmwebui.documents.ocr import OcrEngine
 from lmwebui.documents.sniff import Sniffed, decode_text, sniff
 from lmwebui.documents.types import Block, ExtractedDocument, ImageResult
-from lmwebui.errors import ValidationFailed
 from lmwebui.settings import RagSettings
 
 logger = logging.getLogger("lmwebui.documents")
@@ -126,7 +125,3 @@ def _paragraphs_of_lines(lines: list[str]) -> list[str]:
     it at line and sentence ends)."""
     lines = [ln for ln in (" ".join(x.split()) for x in lines) if ln]
     return ["\n".join(lines)] if lines else []
-
-
-def empty_text_error(filename: str) -> ValidationFailed:
-    return ValidationFailed(f"No text could be extracted from {filename!r}")

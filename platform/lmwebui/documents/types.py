@@ -36,10 +36,6 @@ class ExtractedDocument:
                 parts.append(block.text)
         return "\n\n".join(parts)
 
-    @property
-    def char_count(self) -> int:
-        return sum(len(b.text) for b in self.blocks)
-
 
 @dataclass(frozen=True)
 class ImageResult:

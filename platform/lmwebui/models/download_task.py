@@ -103,7 +103,6 @@ class DownloadTask:
     updated_at: float = field(default_factory=time.time)
     finished_at: float | None = None
     version: int = 0
-    cancel_requested: bool = False
 
     @property
     def active(self) -> bool:
@@ -145,9 +144,7 @@ class DownloadTask:
         }
 
     def to_record(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("cancel_requested", None)
-        return data
+        return asdict(self)
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> DownloadTask:

@@ -162,7 +162,6 @@ class DownloadManager:
             raise Conflict("The download already completed")
         if task.status == "cancelled":
             return task.snapshot()
-        task.cancel_requested = True
         runner = self._runners.get(task_id)
         if runner is not None and not runner.done():
             runner.cancel()
@@ -217,7 +216,6 @@ class DownloadManager:
                 self.store.remove(t.task_id, part=True)
 
     def _start_runner(self, task: DownloadTask) -> None:
-        task.cancel_requested = False
         task.error = task.error_code = task.message = None
         task.resumable = False
         task.finished_at = None

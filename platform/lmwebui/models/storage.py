@@ -79,12 +79,6 @@ def model_file(models_dir: Path, name: str) -> Path:
     return path
 
 
-def work_dir(models_dir: Path, name: str) -> Path:
-    path = models_dir / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @dataclass(frozen=True)
 class StorageLimits:
     reserve_free_bytes: int

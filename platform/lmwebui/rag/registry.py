@@ -193,12 +193,6 @@ class DocumentRegistry:
             )
             return set(rows.all())
 
-    async def user_document_ids(self, user_id: int) -> list[str]:
-        async with self.db.session() as s:
-            return list(
-                (await s.scalars(select(Document.id).where(Document.user_id == user_id))).all()
-            )
-
     async def mark_user_deleting(self, user_id: int) -> None:
         async with self.db.session() as s, s.begin():
             await s.execute(
