@@ -17,6 +17,9 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lmwebui.inference.engine import (
     BatchedEngine,
@@ -25,6 +28,7 @@ from lmwebui.inference.engine import (
     GenerationResult,
     SamplingParams,
 )
+from loadtests.stats import percentile
 
 TOPICS = [
     "the history of the printing press",
@@ -67,14 +71,6 @@ async def one_request(engine: BatchedEngine, prompt: list[int], sp: SamplingPara
     return Sample(ttft if ttft >= 0 else time.perf_counter() - t0, tokens, cached)
 
 
-def pct(values: list[float], q: float) -> float:
-    vals = sorted(values)
-    if not vals:
-        return float("nan")
-    k = min(len(vals) - 1, max(0, round(q / 100 * (len(vals) - 1))))
-    return vals[k]
-
-
 def make_engine(args: argparse.Namespace, n_slots: int, n_ctx: int) -> BatchedEngine:
     return BatchedEngine(
         EngineConfig(
@@ -82,6 +78,7 @@ def make_engine(args: argparse.Namespace, n_slots: int, n_ctx: int) -> BatchedEn
             n_slots=n_slots,
             n_ctx_per_slot=n_ctx,
             n_threads=args.threads,
+            n_threads_single=args.threads_single,
             n_batch=args.n_batch,
             prefill_chunk=args.prefill_chunk,
             flash_attn=args.flash_attn,
@@ -118,7 +115,7 @@ async def bench_concurrency(args: argparse.Namespace, streams: int) -> dict[str,
             "wall_s": wall,
             "tok_s": tokens / wall,
             "ttft_p50": statistics.median(ttfts),
-            "ttft_p99": pct(ttfts, 99),
+            "ttft_p99": percentile(ttfts, 0.99),
         }
     finally:
         engine.close()
@@ -179,8 +176,10 @@ async def bench_second_turn(args: argparse.Namespace) -> dict[str, float]:
 async def main(args: argparse.Namespace) -> None:
     mode = "flash-attn" if args.flash_attn else "default"
     mode = "deterministic" if args.deterministic else mode
+    threads = EngineConfig(args.model, n_threads=args.threads, n_threads_single=args.threads_single)
     print(
-        f"model={os.path.basename(args.model)} threads={args.threads or os.cpu_count()} "
+        f"model={os.path.basename(args.model)} threads(batch, single)="
+        f"{threads.resolved_threads()} "
         f"mode={mode} max_tokens={args.max_tokens} temperature={args.temperature}\n"
     )
     print("| streams | requests | tokens | wall s | aggregate tok/s | TTFT p50 ms | TTFT p99 ms |")
@@ -229,6 +228,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-batch", type=int, default=512)
     p.add_argument("--prefill-chunk", type=int, default=256)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--threads-single",
+        type=int,
+        default=None,
+        help="threads when one sequence decodes alone (default: half of --threads, as a "
+        "replica runs; equal to --threads is what llama-server does)",
+    )
     p.add_argument("--flash-attn", action="store_true")
     p.add_argument("--deterministic", action="store_true")
     p.add_argument("--history", type=int, default=1700, help="second-turn history (0: skip)")

@@ -20,8 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lmwebui.inference.builder import engine_defaults
-from lmwebui.inference.engine import BatchedEngine, GenerationChunk, SamplingParams
+from lmwebui.inference.engine import BatchedEngine, EngineConfig, GenerationChunk, SamplingParams
 from lmwebui.inference.loaded import load_model
 from lmwebui.settings import load_settings
 from loadtests.bench_chat import TOPICS, platform
@@ -51,7 +50,8 @@ async def level(engine: BatchedEngine, n: int, max_tokens: int) -> float:
 
 def measure(streams: list[int], runs: int, max_tokens: int) -> dict[int, float]:
     # The engine a ChatGGUF replica builds, from the same settings (slots, threads, flash-attn).
-    model = load_model("bench", bundled_model_path(), engine_defaults(load_settings()))
+    config = EngineConfig.from_settings(load_settings().chat, str(bundled_model_path()))
+    model = load_model("bench", config)
     try:
         asyncio.run(level(model.engine, 2, 8))  # warm-up
         return {

@@ -26,8 +26,28 @@ def test_defaults_and_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert s.resolved_models_dir == tmp_path.resolve() / "models"
     assert s.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'app.db'}"
     assert s.rate_limits.chat == "7/minute"
-    assert s.rate_limits.auth == "10/minute"  # from configs/default.yaml
+    assert s.rate_limits.auth == "10/minute"  # the field default
     assert s.admin_emails == ["a@example.com", "b@example.com"]
+
+
+def test_default_yaml_repeats_no_field_default() -> None:
+    """settings.py is the one source of defaults: configs/default.yaml only holds values
+    that differ from them (a repeated one drifts when the field's default changes)."""
+    import yaml
+    from pydantic import BaseModel
+
+    from lmwebui.settings import DEFAULT_CONFIG_FILE
+
+    def check(model: type[BaseModel], values: dict[str, object], where: str) -> None:
+        for key, value in values.items():
+            field = model.model_fields[key]
+            if isinstance(value, dict) and isinstance(field.annotation, type):
+                check(field.annotation, value, f"{where}{key}.")
+            else:
+                default = field.get_default(call_default_factory=True)
+                assert value != default, f"{where}{key}: {value!r} is the field default"
+
+    check(Settings, yaml.safe_load(DEFAULT_CONFIG_FILE.read_text()) or {}, "")
 
 
 def test_yaml_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""Platform settings: defaults from ``configs/default.yaml``, overridden by ``LMWEBUI_*``.
+"""Platform settings: the field defaults below are the one source of defaults (the
+engine's included: ``EngineConfig.from_settings``); ``configs/default.yaml`` holds only
+values that differ; ``LMWEBUI_*`` overrides both.
 
 Nothing is read at import time: call :func:`load_settings` from the CLI, ``create_app``
 or a deployment's ``__init__``.

@@ -24,17 +24,6 @@ class ModelLoadFailed(AppError):
 
 
 @dataclass
-class EngineDefaults:
-    n_slots: int = 4
-    n_ctx_per_slot: int = 4096
-    n_threads: int | None = None
-    n_threads_single: int | None = None
-    n_gpu_layers: int = 0
-    flash_attn: bool = True
-    deterministic: bool = False
-
-
-@dataclass
 class LoadedModel:
     name: str
     path: Path
@@ -55,23 +44,14 @@ class LoadedModel:
         self.close()
 
 
-def load_model(name: str, path: Path, defaults: EngineDefaults) -> LoadedModel:
-    """Blocking: load the GGUF and build its chat formatter."""
+def load_model(name: str, config: EngineConfig) -> LoadedModel:
+    """Blocking: load the GGUF at ``config.model_path`` (``EngineConfig.from_settings``) and
+    build its chat formatter."""
+    path = Path(config.model_path)
     if not is_gguf(path):
         raise ModelLoadFailed(f"Model file '{name}' is not a valid GGUF file")
     try:
-        engine = BatchedEngine(
-            EngineConfig(
-                model_path=str(path),
-                n_slots=defaults.n_slots,
-                n_ctx_per_slot=defaults.n_ctx_per_slot,
-                n_threads=defaults.n_threads,
-                n_threads_single=defaults.n_threads_single,
-                n_gpu_layers=defaults.n_gpu_layers,
-                flash_attn=defaults.flash_attn,
-                deterministic=defaults.deterministic,
-            )
-        )
+        engine = BatchedEngine(config)
     except Exception as exc:
         raise ModelLoadFailed(f"Model file '{name}' could not be loaded: {exc}") from exc
     metadata = engine.metadata

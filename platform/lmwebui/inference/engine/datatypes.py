@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+# The chat settings are the one source of the engine options a platform operator sets; the
+# dataclass defaults below are theirs, so an engine built directly (tests, benchmarks)
+# runs like a replica's unless told otherwise. (pydantic types only: no Ray, no FastAPI.)
+from lmwebui.settings import ChatSettings
 
 FINISH_STOP = "stop"
 FINISH_LENGTH = "length"
@@ -60,24 +67,58 @@ class SamplingParams:
             raise ValueError("seed must fit into 32 bits")
 
 
+def _chat_default(name: str) -> Any:
+    return ChatSettings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class EngineConfig:
+    """Options of one engine. A replica builds it with :meth:`from_settings`; fields that
+    mirror a chat setting default to that setting's default (lmwebui/settings.py)."""
+
     model_path: str
-    n_slots: int = 4  # parallel sequences per replica
-    n_ctx_per_slot: int = 4096  # context per sequence (one KV stream per slot)
-    n_threads: int | None = None  # None => os.cpu_count()
+    n_slots: int = _chat_default("n_slots")  # parallel sequences per replica
+    n_ctx_per_slot: int = _chat_default("n_ctx_per_slot")  # one KV stream per slot
+    n_threads: int | None = _chat_default("n_threads")  # None => os.cpu_count()
     # Threads for a step that decodes ONE token of ONE sequence (llama.cpp's n_threads;
-    # batches of several tokens use n_threads). None => n_threads.
-    n_threads_single: int | None = None
-    n_gpu_layers: int = 0
+    # batches of several tokens use n_threads). None => half of n_threads (resolved_threads).
+    n_threads_single: int | None = _chat_default("n_threads_single")
+    n_gpu_layers: int = _chat_default("n_gpu_layers")
     n_batch: int = 512  # max real tokens per decode step
     prefill_chunk: int = 256  # max prompt tokens of ONE sequence per decode step
-    flash_attn: bool = False
+    flash_attn: bool = _chat_default("flash_attn")
     # --- extensions (not in the original interface sketch) ---
     # Batch-invariant numerics: the tokens a sequence gets do not depend on what else is in
     # the batch (see scheduler.py for what this changes and what it costs).
-    deterministic: bool = False
+    deterministic: bool = _chat_default("deterministic")
     verbose: bool = False  # let llama.cpp log to stderr
+
+    @classmethod
+    def from_settings(cls, chat: ChatSettings, model_path: str, **overrides: Any) -> EngineConfig:
+        """The engine a chat replica runs on ``model_path``: every option from the chat
+        settings, thread counts resolved on this machine. ``overrides`` are what the host
+        decides itself (ChatGGUF: ``n_gpu_layers=-1`` on a replica given a GPU)."""
+        options: dict[str, Any] = {
+            "n_slots": chat.n_slots,
+            "n_ctx_per_slot": chat.n_ctx_per_slot,
+            "n_threads": chat.n_threads,
+            "n_threads_single": chat.n_threads_single,
+            "n_gpu_layers": chat.n_gpu_layers,
+            "flash_attn": chat.flash_attn,
+            "deterministic": chat.deterministic,
+        }
+        config = cls(model_path=model_path, **{**options, **overrides})
+        n_threads, n_threads_single = config.resolved_threads()
+        return replace(config, n_threads=n_threads, n_threads_single=n_threads_single)
+
+    def resolved_threads(self) -> tuple[int, int]:
+        """(threads for batches, threads for one sequence decoding alone). The second
+        defaults to half of the first: one stream decoding alone scales poorly past half
+        the cores, and the ingress, Ray and the clients need the rest (loadtests/RESULTS.md:
+        a lone stream through the platform on 2 cores, 79 → 89 tok/s)."""
+        n_threads = self.n_threads or os.cpu_count() or 1
+        single = self.n_threads_single or max(1, n_threads // 2)
+        return n_threads, min(single, n_threads)
 
     def validate(self) -> None:
         if self.n_slots < 1:

@@ -158,7 +158,7 @@ class NativeContext:
     def __init__(
         self, model: NativeModel, config: EngineConfig, n_streams: int, n_batch: int
     ) -> None:
-        n_threads = config.n_threads or os.cpu_count() or 1
+        n_threads, n_threads_single = config.resolved_threads()
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_streams * config.n_ctx_per_slot
         params.n_batch = n_batch
@@ -166,7 +166,7 @@ class NativeContext:
         params.n_seq_max = n_streams
         # llama.cpp runs a batch of one token on n_threads and larger batches (several
         # sequences, prefill) on n_threads_batch.
-        params.n_threads = min(config.n_threads_single or n_threads, n_threads)
+        params.n_threads = n_threads_single
         params.n_threads_batch = n_threads
         # Separate streams: a sequence only attends over its own cells (cheap attention at
         # long contexts, and cell index == position, which batch-invariance relies on).
