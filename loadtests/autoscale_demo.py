@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
 import statistics
 import sys
@@ -30,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import percentile
+from loadtests.stats import percentile
+from loadtests.wsclient import chat_turn, ws_chat_url
 from tests.support.live import login, start_server
 
 TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
@@ -60,29 +59,25 @@ async def user(
         state.started += 1
         state.waiting += 1
         waiting = True
+
+        def first_token(ttft_s: float) -> None:
+            nonlocal waiting
+            state.ttfts.append((time.monotonic(), ttft_s * 1000))
+            state.waiting -= 1
+            state.streaming += 1
+            waiting = False
+
+        data = {
+            "message": f"Tell me about {TOPICS[(i + n) % len(TOPICS)]} (user {i}).",
+            "max_tokens": max_tokens,
+            "temperature": 0.7,
+        }
         try:
-            async with websockets.connect(url, additional_headers=headers) as ws:
-                t0 = time.monotonic()
-                data = {
-                    "message": f"Tell me about {TOPICS[(i + n) % len(TOPICS)]} (user {i}).",
-                    "max_tokens": max_tokens,
-                    "temperature": 0.7,
-                }
-                await ws.send(json.dumps({"action": "start_stream", "data": data}))
-                while True:
-                    ev = json.loads(await asyncio.wait_for(ws.recv(), 300))
-                    if ev["type"] == "token_update" and waiting:
-                        now = time.monotonic()
-                        state.ttfts.append((now, (now - t0) * 1000))
-                        state.waiting -= 1
-                        state.streaming += 1
-                        waiting = False
-                    elif ev["type"] == "final_answer":
-                        state.done += 1
-                        break
-                    elif ev["type"] in ("error", "cancelled"):
-                        state.errors += 1
-                        break
+            turn = await chat_turn(url, headers, data, recv_timeout=300, on_first_token=first_token)
+            if turn.ok:
+                state.done += 1
+            else:
+                state.errors += 1
         except Exception:
             state.errors += 1
         finally:
@@ -215,7 +210,7 @@ def main() -> None:
     thread = threading.Thread(target=sampler, daemon=True)
     try:
         headers = login(server.url, "autoscale@example.com")
-        url = server.url.replace("http://", "ws://") + "/ws/chat"
+        url = ws_chat_url(server.url)
         thread.start()
 
         async def run_phase(users: int, seconds: float) -> None:

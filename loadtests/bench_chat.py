@@ -28,11 +28,11 @@ from typing import Any
 
 import aiohttp
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import percentile
+from loadtests.stats import percentile
+from loadtests.wsclient import AsyncChatClient, chat_turn, ws_chat_url
 from tests.support.live import LiveServer, free_port, start_server
 from tests.support.live import login as login_at
 from tests.support.models import bundled_model_path
@@ -81,24 +81,14 @@ def login(server: LiveServer) -> dict[str, str]:
 
 
 async def ws_stream(url: str, headers: dict[str, str], data: dict[str, Any]) -> Stream:
-    async with websockets.connect(url, additional_headers=headers, max_size=None) as ws:
-        t0 = time.perf_counter()
-        await ws.send(json.dumps({"action": "start_stream", "data": data}))
-        first = last = 0.0
-        while True:
-            ev = json.loads(await ws.recv())
-            now = time.perf_counter()
-            if ev["type"] == "token_update":
-                first = first or now
-                last = now
-            elif ev["type"] == "final_answer":
-                return Stream(first - t0, ev["completion_tokens"], last - first)
-            elif ev["type"] in ("error", "cancelled"):
-                return Stream(0, 0, 0, ev.get("error", ev["type"]))
+    turn = await chat_turn(url, headers, data)
+    if not turn.ok:
+        return Stream(0, 0, 0, turn.error)
+    return Stream(turn.ttft_s, turn.completion_tokens, turn.decode_s)
 
 
 def ws_url(server: LiveServer) -> str:
-    return server.url.replace("http://", "ws://") + "/ws/chat"
+    return ws_chat_url(server.url)
 
 
 async def concurrent_streams(server: LiveServer, n: int, max_tokens: int) -> dict[str, float]:
@@ -224,24 +214,14 @@ async def inprocess_engine(prompt: list[int], max_tokens: int, runs: int) -> tup
 
 
 async def cancel_to_next_token(server: LiveServer, headers: dict[str, str]) -> float:
-    async with websockets.connect(ws_url(server), additional_headers=headers) as ws:
-        await ws.send(
-            json.dumps({"action": "start_stream", "data": {"message": PROMPT, "max_tokens": 400}})
-        )
-        ev = json.loads(await ws.recv())
-        while ev["type"] != "token_update":
-            ev = json.loads(await ws.recv())
+    async with AsyncChatClient.connect(ws_url(server), headers) as chat:
+        await chat.start({"message": PROMPT, "max_tokens": 400})
+        ev = await chat.wait_for("token_update")
         t0 = time.perf_counter()
-        await ws.send(
-            json.dumps({"action": "cancel_session", "data": {"session_id": ev["session_id"]}})
-        )
-        while json.loads(await ws.recv())["type"] != "cancelled":
-            pass
-        await ws.send(
-            json.dumps({"action": "start_stream", "data": {"message": "Hi", "max_tokens": 4}})
-        )
-        while json.loads(await ws.recv())["type"] != "token_update":
-            pass
+        await chat.cancel(ev["session_id"])
+        await chat.wait_for("cancelled")
+        await chat.start({"message": "Hi", "max_tokens": 4})
+        await chat.wait_for("token_update")
         return (time.perf_counter() - t0) * 1000
 
 
@@ -292,18 +272,10 @@ def cmd_multiturn(args: argparse.Namespace) -> None:
     async def turn(
         server: LiveServer, headers: dict[str, str], data: dict[str, Any]
     ) -> tuple[float, str]:
-        async with websockets.connect(ws_url(server), additional_headers=headers) as ws:
-            t0 = time.perf_counter()
-            await ws.send(json.dumps({"action": "start_stream", "data": data}))
-            ttft = 0.0
-            while True:
-                ev = json.loads(await ws.recv())
-                if ev["type"] == "token_update" and not ttft:
-                    ttft = (time.perf_counter() - t0) * 1000
-                if ev["type"] == "final_answer":
-                    return ttft, ev["conversation_id"]
-                if ev["type"] == "error":
-                    raise RuntimeError(ev)
+        result = await chat_turn(ws_url(server), headers, data)
+        if not result.ok or result.conversation_id is None:
+            raise RuntimeError(result.event)
+        return result.ttft_s * 1000, result.conversation_id
 
     rows: dict[int, list[float]] = {1: [], 2: [], 10: []}
     with platform(replica_env(args)) as server:

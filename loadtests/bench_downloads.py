@@ -33,7 +33,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.httpbench import percentile
+from loadtests.stats import percentile
 from tests.support.gguf_files import write_gguf
 from tests.support.live import free_port
 

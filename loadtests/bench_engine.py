@@ -17,6 +17,9 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lmwebui.inference.engine import (
     BatchedEngine,
@@ -25,6 +28,7 @@ from lmwebui.inference.engine import (
     GenerationResult,
     SamplingParams,
 )
+from loadtests.stats import percentile
 
 TOPICS = [
     "the history of the printing press",
@@ -65,14 +69,6 @@ async def one_request(engine: BatchedEngine, prompt: list[int], sp: SamplingPara
         elif isinstance(item, GenerationResult):
             cached = item.cached_tokens
     return Sample(ttft if ttft >= 0 else time.perf_counter() - t0, tokens, cached)
-
-
-def pct(values: list[float], q: float) -> float:
-    vals = sorted(values)
-    if not vals:
-        return float("nan")
-    k = min(len(vals) - 1, max(0, round(q / 100 * (len(vals) - 1))))
-    return vals[k]
 
 
 def make_engine(args: argparse.Namespace, n_slots: int, n_ctx: int) -> BatchedEngine:
@@ -119,7 +115,7 @@ async def bench_concurrency(args: argparse.Namespace, streams: int) -> dict[str,
             "wall_s": wall,
             "tok_s": tokens / wall,
             "ttft_p50": statistics.median(ttfts),
-            "ttft_p99": pct(ttfts, 99),
+            "ttft_p99": percentile(ttfts, 0.99),
         }
     finally:
         engine.close()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from loadtests.stats import percentile
+
 
 @dataclass
 class Result:
@@ -24,12 +26,6 @@ class Result:
             f"| {label} | {self.concurrency} | {self.n} | {self.p50_ms:.2f} | {self.p99_ms:.2f} "
             f"| {self.rps:.0f} | {self.errors} |"
         )
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[idx]
 
 
 async def run(url: str, n: int, concurrency: int, headers: dict[str, str]) -> Result:

@@ -9,13 +9,17 @@ Rate limits are per user/address: run the target with generous limits
 
 from __future__ import annotations
 
-import json
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from locust import HttpUser, between, events, task
-from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from loadtests.wsclient import chat_turn_sync, ws_chat_url
 
 PROMPTS = [
     "Say hello in one short sentence.",
@@ -82,7 +86,7 @@ class ChatUser(PlatformUser):
     weight = 2
 
     def _ws_url(self) -> str:
-        return self.host.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat"
+        return ws_chat_url(self.host or "")
 
     @task(3)
     def chat_stream(self) -> None:
@@ -97,18 +101,13 @@ class ChatUser(PlatformUser):
         error: Exception | None = None
         size = 0
         try:
-            with connect(self._ws_url(), additional_headers=self.auth, open_timeout=30) as ws:
-                ws.send(json.dumps({"action": "start_stream", "data": data}))
-                while True:
-                    ev = json.loads(ws.recv(timeout=120))
-                    if ev["type"] == "token_update" and ttft is None:
-                        ttft = (time.perf_counter() - start) * 1000
-                    if ev["type"] == "final_answer":
-                        self.conversation_id = ev["conversation_id"]
-                        size = len(ev["content"])
-                        break
-                    if ev["type"] == "error":
-                        raise RuntimeError(ev.get("error_code", "error"))
+            turn = chat_turn_sync(self._ws_url(), self.auth, data, recv_timeout=120)
+            if turn.tokens:  # from the start of the request, connecting included
+                ttft = (turn.connect_s + turn.ttft_s) * 1000
+            if not turn.ok:
+                raise RuntimeError(turn.error_code or turn.outcome)
+            self.conversation_id = turn.conversation_id
+            size = len(turn.content)
         except Exception as exc:
             error = exc
         total = (time.perf_counter() - start) * 1000

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -27,10 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from websockets.sync.client import connect
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadtests.wsclient import chat_turn_sync, ws_chat_url
 from tests.support.live import LiveServer, login, start_server
 
 REPORTS = Path(__file__).resolve().parent / "reports"
@@ -53,22 +51,16 @@ def replica_pids(deployment: str) -> list[int]:
 
 def probe(server: LiveServer, headers: dict[str, str], stop: threading.Event) -> list[ProbeResult]:
     """One short chat stream after another until stopped; every outcome recorded."""
-    url = server.url.replace("http://", "ws://") + "/ws/chat"
+    url = ws_chat_url(server.url)
+    data = {"message": "Count to ten.", "max_tokens": 32, "temperature": 0}
     results: list[ProbeResult] = []
     while not stop.is_set():
         t0 = time.monotonic()
         outcome = "ok"
         try:
-            with connect(url, additional_headers=headers, open_timeout=30) as ws:
-                data = {"message": "Count to ten.", "max_tokens": 32, "temperature": 0}
-                ws.send(json.dumps({"action": "start_stream", "data": data}))
-                while True:
-                    ev = json.loads(ws.recv(timeout=120))
-                    if ev["type"] == "final_answer":
-                        break
-                    if ev["type"] in ("error", "cancelled"):
-                        outcome = f"error event {ev.get('error_code', ev['type'])}"
-                        break
+            turn = chat_turn_sync(url, headers, data, recv_timeout=120)
+            if not turn.ok:
+                outcome = f"error event {turn.error_code or turn.outcome}"
         except Exception as exc:
             outcome = type(exc).__name__
         results.append(ProbeResult(t0, time.monotonic(), outcome))
