@@ -89,12 +89,16 @@ class ScriptedEngine(ChatEngine):
         *,
         models: Sequence[str] = (DEFAULT_MODEL,),
         native_reasoning: bool = False,
+        context_tokens: int = 4096,
         finish_reason: str = "stop",
     ) -> None:
         """``script``: the replies in order (the last one repeats) or a function of the
-        request. ``native_reasoning`` is what the engine advertises (its capabilities)."""
+        request. ``native_reasoning`` and ``context_tokens`` (one sequence's window) are what
+        the engine advertises (its capabilities)."""
         self.capabilities = EngineCapabilities(
-            default_model=DEFAULT_MODEL, native_reasoning=native_reasoning, context_tokens=4096
+            default_model=DEFAULT_MODEL,
+            native_reasoning=native_reasoning,
+            context_tokens=context_tokens,
         )
         self.script = script
         self.model_ids = list(models)
