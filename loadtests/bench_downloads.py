@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.stats import percentile
 from tests.support.gguf_files import write_gguf
-from tests.support.live import free_port
+from tests.support.live import free_port, login
 
 REPO = "bench/big-GGUF"
 FILE = "big.Q8_0.gguf"
@@ -91,10 +91,7 @@ class Env:
         self.app = subprocess.Popen([sys.executable, "-c", APP.format(port=self.port)], env=env)
         self.base = f"http://127.0.0.1:{self.port}"
         wait_http(f"{self.base}/health", self.app)
-        body = {"email": "bench@example.com", "password": "password123"}
-        httpx.post(f"{self.base}/api/auth/register", json=body, timeout=30)
-        token = httpx.post(f"{self.base}/api/auth/login", json=body, timeout=30).json()
-        self.h = {"Authorization": f"Bearer {token['access_token']}"}
+        self.h = login(self.base)
         self.http = httpx.Client(base_url=self.base, headers=self.h, timeout=600)
 
     def url(self) -> str:
