@@ -8,11 +8,10 @@ from typing import Any
 
 from ray import serve
 
-from lmwebui.documents.types import ImageResult
 from lmwebui.logging_setup import configure_logging
 from lmwebui.rag.backends import DocumentsWorker
-from lmwebui.rag.types import ProcessedDocument
 from lmwebui.settings import load_settings
+from lmwebui.wire import to_wire
 
 logger = logging.getLogger("lmwebui.deployments.documents")
 
@@ -32,11 +31,17 @@ class Documents:
             "on" if self.worker.processor.ocr else "off",
         )
 
-    async def process(self, data: bytes, filename: str, chunk: bool) -> ProcessedDocument:
-        return await asyncio.to_thread(self.worker.process, data, filename, chunk)
+    async def process(self, data: bytes, filename: str, chunk: bool) -> dict[str, Any]:
+        """A ProcessedDocument as plain data (lmwebui/wire.py)."""
+        wire: dict[str, Any] = to_wire(
+            await asyncio.to_thread(self.worker.process, data, filename, chunk)
+        )
+        return wire
 
-    async def image(self, data: bytes, filename: str) -> ImageResult:
-        return await asyncio.to_thread(self.worker.image, data, filename)
+    async def image(self, data: bytes, filename: str) -> dict[str, Any]:
+        """An ImageResult as plain data."""
+        wire: dict[str, Any] = to_wire(await asyncio.to_thread(self.worker.image, data, filename))
+        return wire
 
     async def ready(self) -> bool:
         return True

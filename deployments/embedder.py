@@ -11,8 +11,9 @@ from ray import serve
 
 from lmwebui.logging_setup import configure_logging
 from lmwebui.rag.embedder import SentenceEmbedder
-from lmwebui.rag.types import EmbedderInfo, Embeddings
+from lmwebui.rag.types import Embeddings
 from lmwebui.settings import load_settings
+from lmwebui.wire import to_wire
 
 logger = logging.getLogger("lmwebui.deployments.embedder")
 
@@ -40,18 +41,20 @@ class Embedder:
         logger.info("Embedder ready: %s (%d dims)", rag.embedding_model, self.model.dim)
 
     @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.005)
-    async def embed(self, requests: list[list[str]]) -> list[Embeddings]:
+    async def embed(self, requests: list[list[str]]) -> list[dict[str, Any]]:
+        """Embeddings as plain data (lmwebui/wire.py): vectors stay a numpy array."""
         flat = [text for texts in requests for text in texts]
         result = await asyncio.to_thread(self.model.embed, flat)
         out, start = [], 0
         for texts in requests:
             end = start + len(texts)
-            out.append(Embeddings(result.vectors[start:end], result.tokens[start:end]))
+            out.append(to_wire(Embeddings(result.vectors[start:end], result.tokens[start:end])))
             start = end
         return out
 
-    async def info(self) -> EmbedderInfo:
-        return self.model.info()
+    async def info(self) -> dict[str, Any]:
+        wire: dict[str, Any] = to_wire(self.model.info())
+        return wire
 
     async def ready(self) -> bool:
         return True

@@ -1,4 +1,6 @@
-"""RAG backends that call the Embedder, Documents and Retriever Serve deployments."""
+"""RAG backends that call the Embedder, Documents and Retriever Serve deployments.
+
+Arguments and results cross Ray as plain data (lmwebui/wire.py) and are typed again here."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from lmwebui.rag.types import (
     StoreQuery,
 )
 from lmwebui.remote_errors import ray_errors
+from lmwebui.wire import from_wire, to_wire
 
 T = TypeVar("T")
 
@@ -30,12 +33,10 @@ class HandleEmbedder:
         self.handle = handle
 
     async def embed(self, texts: list[str]) -> Embeddings:
-        result: Embeddings = await _call(self.handle.embed.remote(texts), "embedding")
-        return result
+        return from_wire(Embeddings, await _call(self.handle.embed.remote(texts), "embedding"))
 
     async def info(self) -> EmbedderInfo:
-        result: EmbedderInfo = await _call(self.handle.info.remote(), "embedding")
-        return result
+        return from_wire(EmbedderInfo, await _call(self.handle.info.remote(), "embedding"))
 
 
 class HandleDocuments:
@@ -43,14 +44,12 @@ class HandleDocuments:
         self.handle = handle
 
     async def process(self, data: bytes, filename: str, chunk: bool) -> ProcessedDocument:
-        result: ProcessedDocument = await _call(
-            self.handle.process.remote(data, filename, chunk), "documents"
-        )
-        return result
+        result = await _call(self.handle.process.remote(data, filename, chunk), "documents")
+        return from_wire(ProcessedDocument, result)
 
     async def image(self, data: bytes, filename: str) -> ImageResult:
-        result: ImageResult = await _call(self.handle.image.remote(data, filename), "documents")
-        return result
+        result = await _call(self.handle.image.remote(data, filename), "documents")
+        return from_wire(ImageResult, result)
 
 
 class HandleRetriever:
@@ -58,7 +57,7 @@ class HandleRetriever:
         self.handle = handle
 
     async def insert(self, records: list[ChunkRecord]) -> int:
-        return int(await _call(self.handle.insert.remote(records), "retriever"))
+        return int(await _call(self.handle.insert.remote(to_wire(records)), "retriever"))
 
     async def delete_document(self, user_id: int, document_id: str) -> int:
         return int(
@@ -69,8 +68,8 @@ class HandleRetriever:
         return int(await _call(self.handle.delete_user.remote(user_id), "retriever"))
 
     async def search(self, query: StoreQuery) -> list[StoreHit]:
-        result: list[StoreHit] = await _call(self.handle.search.remote(query), "retriever")
-        return result
+        result = await _call(self.handle.search.remote(to_wire(query)), "retriever")
+        return from_wire(list[StoreHit], result)
 
     async def count(self, user_id: int, document_id: str | None = None) -> int:
         return int(await _call(self.handle.count.remote(user_id, document_id), "retriever"))

@@ -27,12 +27,12 @@ class HandleChatEngine(ChatEngine):
         handle: Any,
         *,
         multiplexed: bool,
-        capabilities: EngineCapabilities,
+        capabilities: EngineCapabilities | None = None,
         resolve: Callable[[str | None], str] | None = None,
     ) -> None:
         self.handle = handle
         self.multiplexed = multiplexed
-        self.capabilities = capabilities
+        self.capabilities = capabilities or EngineCapabilities()
         self._resolve = resolve
 
     def resolve_model(self, name: str | None) -> str:
