@@ -299,6 +299,23 @@ def test_ws_cancel_mid_stream_stores_nothing_and_stops_the_engine(build: Build) 
     assert len(conversations(client, h)) == 1
 
 
+def test_ws_cancel_during_the_reasoning_pass_stores_nothing(build: Build) -> None:
+    engine = ScriptedEngine([NOTES, ANSWER])
+    client, h = build(engine)
+    engine.block_next(after=3)
+    with client.websocket_connect("/ws/chat", headers=h) as ws:
+        start_stream(ws, message=QUESTION, deep_thinking_mode=True)
+        engine.wait_blocked()
+        cancel_session(ws, None)  # no session_id: the socket's running stream
+        events = collect(ws)
+        assert events[-1]["type"] == "cancelled", events
+        assert not of_type(events, "token_update") and not of_type(events, "final_answer")
+    engine.wait_closed(engine.calls[0])
+    engine.release()
+    assert len(engine.calls) == 1 and engine.calls[0].stopped_early  # no answer pass
+    assert conversations(client, h) == []
+
+
 def test_ws_disconnect_mid_stream_stores_nothing_and_stops_the_engine(build: Build) -> None:
     engine = ScriptedEngine(["one two three four"])
     client, h = build(engine)
