@@ -31,6 +31,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadtests.inprocess import inprocess_engine, inprocess_llama
+from loadtests.sse import sse_turns
 from loadtests.stats import percentile
 from loadtests.wsclient import AsyncChatClient, chat_turn, ws_chat_url
 from tests.support.live import LiveServer, free_port, start_server
@@ -149,70 +151,6 @@ def cmd_concurrency(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------- single stream vs in-process
-def inprocess_llama(prompt_text: str, max_tokens: int, runs: int) -> tuple[float, float]:
-    """llama-cpp-python's high-level API, one stream: (decode tok/s, TTFT ms) medians."""
-    from llama_cpp import Llama
-
-    llm = Llama(
-        str(bundled_model_path()),
-        n_ctx=4096,
-        n_threads=os.cpu_count(),
-        n_threads_batch=os.cpu_count(),
-        verbose=False,
-    )
-    rates, ttfts = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        first = last = 0.0
-        n = 0
-        for _chunk in llm.create_completion(
-            prompt_text, max_tokens=max_tokens, temperature=0, stream=True
-        ):
-            now = time.perf_counter()
-            first = first or now
-            last = now
-            n += 1
-        rates.append((n - 1) / (last - first))
-        ttfts.append((first - t0) * 1000)
-    del llm
-    return statistics.median(rates), statistics.median(ttfts)
-
-
-async def inprocess_engine(prompt: list[int], max_tokens: int, runs: int) -> tuple[float, float]:
-    """The platform's own engine called in-process: (decode tok/s, TTFT ms) medians."""
-    from lmwebui.inference.engine import (
-        BatchedEngine,
-        EngineConfig,
-        GenerationChunk,
-        SamplingParams,
-    )
-
-    # the default slots, context and flash attention of a replica; all cores for the lone
-    # stream, like the llama-cpp-python reference (a replica's default is half of them)
-    engine = BatchedEngine(
-        EngineConfig(model_path=str(bundled_model_path()), n_threads_single=os.cpu_count())
-    )
-    rates, ttfts = [], []
-    try:
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            first = last = 0.0
-            n = 0
-            async for item in engine.generate(
-                prompt, SamplingParams(temperature=0, max_tokens=max_tokens)
-            ):
-                if isinstance(item, GenerationChunk):
-                    now = time.perf_counter()
-                    first = first or now
-                    last = now
-                    n += 1
-            rates.append((n - 1) / (last - first))
-            ttfts.append((first - t0) * 1000)
-    finally:
-        engine.close()
-    return statistics.median(rates), statistics.median(ttfts)
-
-
 async def cancel_to_next_token(server: LiveServer, headers: dict[str, str]) -> float:
     async with AsyncChatClient.connect(ws_url(server), headers) as chat:
         await chat.start({"message": PROMPT, "max_tokens": 400})
@@ -243,20 +181,36 @@ def cmd_single(args: argparse.Namespace) -> None:
         headers = login(server)
         data = {"message": PROMPT, "max_tokens": args.max_tokens, "temperature": 0}
         asyncio.run(ws_stream(ws_url(server), headers, data))  # warm the prompt cache
-        streams = [asyncio.run(ws_stream(ws_url(server), headers, data)) for _ in range(args.runs)]
+        streams, sse, me = [], [], []
+        for _ in range(args.runs):  # WS and SSE interleaved: both see the same machine
+            streams.append(asyncio.run(ws_stream(ws_url(server), headers, data)))
+            one, request = asyncio.run(sse_turns(server.url, headers, PROMPT, args.max_tokens, 1))
+            sse += [Stream(t.ttft_s, t.completion_tokens, t.decode_s) for t in one]
+            me += request
         cancels = [asyncio.run(cancel_to_next_token(server, headers)) for _ in range(args.runs)]
     rate = statistics.median((s.tokens - 1) / s.decode_s for s in streams)
     ttft = statistics.median(s.ttft * 1000 for s in streams)
+    sse_rate = statistics.median((s.tokens - 1) / s.decode_s for s in sse)
+    sse_ttft = statistics.median(s.ttft * 1000 for s in sse)
     print("| path | decode tok/s | TTFT p50 ms (cached prompt) |")
     print("| --- | --- | --- |")
     print(f"| llama-cpp-python high-level API, in-process | {llama_rate:.1f} | {llama_ttft:.1f} |")
     print(f"| lmwebui BatchedEngine, in-process | {engine_rate:.1f} | {engine_ttft:.1f} |")
     print(f"| platform WebSocket (Serve, 1 replica) | {rate:.1f} | {ttft:.1f} |")
+    print(f"| platform SSE /v1/chat/completions (keep-alive) | {sse_rate:.1f} | {sse_ttft:.1f} |")
     print(
         f"\nratio platform / llama-cpp-python: {rate / llama_rate:.3f}; "
-        f"platform / in-process engine: {rate / engine_rate:.3f}"
+        f"platform / in-process engine: {rate / engine_rate:.3f}; "
+        f"SSE / llama-cpp-python: {sse_rate / llama_rate:.3f}"
     )
-    print(f"TTFT platform minus in-process engine: {ttft - engine_ttft:.1f} ms")
+    print(
+        f"TTFT platform minus in-process engine: WS {ttft - engine_ttft:.1f} ms, "
+        f"SSE {sse_ttft - engine_ttft:.1f} ms"
+    )
+    print(
+        f"an authenticated GET /api/auth/me on the SSE connection: p50 "
+        f"{statistics.median(me):.1f} ms (what each HTTP request pays; a socket pays it once)"
+    )
     print(f"cancel_session → next stream's first token: p50 {statistics.median(cancels):.0f} ms")
 
 

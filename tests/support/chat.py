@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 TERMINAL = ("final_answer", "error", "cancelled")
 Event = dict[str, Any]
+# build(engine, **settings) -> (client, Bearer header): the `build` fixture of tests/chat
+Build = Callable[..., tuple[TestClient, dict[str, str]]]
+QUESTION = "Why is the sky blue?"
 
 
 def start_stream(ws: Any, **data: Any) -> None:
@@ -44,3 +48,24 @@ def of_type(events: list[Event], kind: str) -> list[Event]:
 def sse_data(body: str) -> list[str]:
     """The `data:` payloads of an SSE body, in order."""
     return [line[len("data: ") :] for line in body.splitlines() if line.startswith("data: ")]
+
+
+def chat(client: TestClient, h: dict[str, str], **body: Any) -> dict[str, Any]:
+    r = client.post("/api/chat", json={"message": QUESTION, **body}, headers=h)
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def conversation(client: TestClient, h: dict[str, str], cid: str) -> dict[str, Any]:
+    r = client.get(f"/api/conversations/{cid}", headers=h)
+    assert r.status_code == 200, r.text
+    conv: dict[str, Any] = r.json()["conversation"]
+    return conv
+
+
+def conversations(client: TestClient, h: dict[str, str]) -> list[dict[str, Any]]:
+    r = client.get("/api/conversations", headers=h)
+    assert r.status_code == 200, r.text
+    convs: list[dict[str, Any]] = r.json()["conversations"]
+    return convs

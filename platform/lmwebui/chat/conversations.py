@@ -43,6 +43,19 @@ class Turn:
     completion_tokens: int
 
 
+def _new_conversation(cid: str, user_id: int, turn: Turn, now: datetime) -> Conversation:
+    return Conversation(
+        id=cid,
+        user_id=user_id,
+        title=make_title(turn.user_text),
+        provider=turn.provider,
+        model=turn.model,
+        message_count=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 class ConversationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -84,18 +97,7 @@ class ConversationStore:
         async with self.db.session() as s, s.begin():
             if conversation_id is None:
                 conversation_id = new_id
-                s.add(
-                    Conversation(
-                        id=conversation_id,
-                        user_id=user_id,
-                        title=make_title(turn.user_text),
-                        provider=turn.provider,
-                        model=turn.model,
-                        message_count=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                s.add(_new_conversation(new_id, user_id, turn, now))
                 await s.flush()
             result = await s.execute(
                 update(Conversation)

@@ -16,26 +16,8 @@ ids with equal token counts, so a batch over seqs {0, 2} costs two full forward 
 Gaps are therefore filled with one throw-away padding token (appended to the idle stream and
 removed right after the decode; the cached prefix there stays intact).
 
-Deterministic mode (``EngineConfig.deterministic``) makes the numerics batch-invariant, i.e.
-a sequence yields bit-identical logits whether it runs alone or next to others, and whether
-its prefix came from the cache or a cold prefill. What we found on CPU (ggml, AVX-512):
-
-* Q8_0/Q5_0/F16 matmuls use llamafile's tinyBLAS for >= 2 rows but a ``vec_dot`` loop for
-  one row; each gives per-row-independent results, but they differ from each other. Fix:
-  never submit a single row or a single output row (padding row / extra output row).
-* Repacked K-quant weights (Q4_K/Q6_K, "CPU_REPACK") run 4-row GEMM blocks + GEMV for the
-  remainder, and the newer "tiled" K-quant matmul kicks in by batch size. Fix: no repack
-  (``use_extra_bufts=False``) and ``GGML_CPU_TILED_MM=0`` (process-wide, must be set before
-  the first matmul of the process; the engine sets it when absent).
-* Attention: without flash-attn the QK/V products hit the same 1-row vs n-row kernel split
-  (decode vs prefill), so a cached prefix never matches a cold prefill. With flash-attn the
-  CPU kernel walks each query row over the KV cells in order (skipping masked cells) - the
-  same arithmetic for prefill and decode - unless >= 64 query rows of a stream are in one
-  micro-batch (tiled kernel) or a lone query row sees >= 512 cells (split-KV kernel). Fix:
-  flash-attn on, <= 63 tokens per sequence per call, never a lone row.
-* A unified KV buffer interleaves sequences, so the cell order (= float summation order)
-  depends on the neighbours; separate streams keep cell index == position.
-Cost here: ~30 % slower prefill, decode about the same.
+Deterministic mode (``EngineConfig.deterministic``): batch-invariant numerics; what it
+changes in ggml and why is in docs/architecture.md ("Deterministic mode").
 """
 
 from __future__ import annotations
