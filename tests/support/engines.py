@@ -25,12 +25,9 @@ from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
-    ChunkChoice,
-    ChunkDelta,
     ModelCard,
+    StreamChunks,
     Usage,
-    completion_id,
-    now,
 )
 from lmwebui.settings import ChatSettings
 
@@ -155,23 +152,7 @@ class ScriptedEngine(ChatEngine):
             call = Call(request, reply, usage)
             self.calls.append(call)
             fault = self._faults.pop(0) if self._faults else None
-        cid, created, model = completion_id(), now(), request.model
-
-        def chunk(
-            content: str | None,
-            finish: str | None = None,
-            chunk_usage: Usage | None = None,
-            role: str | None = None,
-        ) -> ChatCompletionChunk:
-            return ChatCompletionChunk(
-                id=cid,
-                created=created,
-                model=model,
-                choices=[
-                    ChunkChoice(delta=ChunkDelta(role=role, content=content), finish_reason=finish)
-                ],
-                usage=chunk_usage,
-            )
+        chunk = StreamChunks(request.model)
 
         try:
             yield chunk("", role="assistant")
@@ -183,7 +164,7 @@ class ScriptedEngine(ChatEngine):
             if fault is not None and fault.after >= len(reply):
                 await self._trip(fault)
             call.completed = True
-            yield chunk(None, finish=self.finish_reason, chunk_usage=usage)
+            yield chunk(None, finish=self.finish_reason, usage=usage)
         finally:
             call.closed.set()
 

@@ -104,6 +104,32 @@ def now() -> int:
     return int(time.time())
 
 
+class StreamChunks:
+    """Makes the chunks of one streamed completion (same id, timestamp and model)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.id = completion_id()
+        self.created = now()
+
+    def __call__(
+        self,
+        content: str | None,
+        finish: str | None = None,
+        usage: Usage | None = None,
+        role: str | None = None,
+    ) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=[
+                ChunkChoice(delta=ChunkDelta(role=role, content=content), finish_reason=finish)
+            ],
+            usage=usage,
+        )
+
+
 def aggregate(chunks: list[ChatCompletionChunk], model: str) -> ChatCompletionResponse:
     """Fold a finished stream into one response."""
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)

@@ -11,12 +11,9 @@ from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatMessage,
-    ChunkChoice,
-    ChunkDelta,
     ModelCard,
+    StreamChunks,
     Usage,
-    completion_id,
-    now,
 )
 from lmwebui.errors import ValidationFailed
 from lmwebui.inference.capabilities import gguf_capabilities
@@ -125,23 +122,7 @@ class GGUFChatEngine(ChatEngine):
             seed=request.seed,
             stop=tuple(dict.fromkeys([*stops, *request.stop_list()])),
         )
-        cid, created = completion_id(), now()
-
-        def chunk(
-            content: str | None,
-            finish: str | None = None,
-            usage: Usage | None = None,
-            role: str | None = None,
-        ) -> ChatCompletionChunk:
-            return ChatCompletionChunk(
-                id=cid,
-                created=created,
-                model=name,
-                choices=[
-                    ChunkChoice(delta=ChunkDelta(role=role, content=content), finish_reason=finish)
-                ],
-                usage=usage,
-            )
+        chunk = StreamChunks(name)
 
         yield chunk("", role="assistant")
         try:

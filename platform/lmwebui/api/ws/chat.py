@@ -15,9 +15,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from lmwebui.api.deps import get_services
 from lmwebui.api.services import Services
-from lmwebui.api.ws.connection import POLICY_VIOLATION, EventSocket, authenticate_socket
+from lmwebui.api.ws.connection import POLICY_VIOLATION, EventSocket, accept_socket
 from lmwebui.api.ws.frames import FrameError, parse_frame
 from lmwebui.auth.service import CurrentUser
 from lmwebui.chat.events import Cancelled
@@ -122,21 +121,16 @@ class ChatSocket(EventSocket):
 
 @router.websocket("/ws/chat")
 async def ws_chat(ws: WebSocket) -> None:
-    services = get_services(ws)
-    user = await authenticate_socket(ws, services)
-    if user is None:
-        return
-    await ws.accept()
-    await ChatSocket(ws, services, user).run()
+    if (opened := await accept_socket(ws)) is not None:
+        services, user = opened
+        await ChatSocket(ws, services, user).run()
 
 
 @router.websocket("/ws/chat/{session_id}")
 async def ws_chat_session(ws: WebSocket, session_id: str) -> None:
-    services = get_services(ws)
-    user = await authenticate_socket(ws, services)
-    if user is None:
+    if (opened := await accept_socket(ws)) is None:
         return
-    await ws.accept()
+    services, user = opened
     sock = ChatSocket(ws, services, user)
     try:
         request = await services.chat.claim_session(user, session_id)

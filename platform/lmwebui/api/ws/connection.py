@@ -32,6 +32,17 @@ async def authenticate_socket(ws: WebSocket, services: Services) -> CurrentUser 
     return None
 
 
+async def accept_socket(ws: WebSocket) -> tuple[Services, CurrentUser] | None:
+    """Every socket route starts here: the app's services and the authenticated caller,
+    with the socket accepted; None when the socket was refused (and closed)."""
+    services: Services = ws.app.state.services
+    user = await authenticate_socket(ws, services)
+    if user is None:
+        return None
+    await ws.accept()
+    return services, user
+
+
 def ws_error_event(exc: BaseException) -> dict[str, Any]:
     """The one WebSocket form of an error (see chat.events.ErrorEvent)."""
     return ErrorEvent.of(exc).wire()
