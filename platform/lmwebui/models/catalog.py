@@ -20,10 +20,12 @@ from typing import Any
 
 from lmwebui.filenames import human_size
 from lmwebui.models.metadata import GGUFInfo, InvalidGGUF, read_gguf_info
+from lmwebui.models.schemas import ListedModel, LocalModel, ModelSource, UnreadableModel
 from lmwebui.models.storage import METADATA_DIR, is_valid_model_name
 
 logger = logging.getLogger("lmwebui.models.catalog")
 SIDECAR_VERSION = 1
+SOURCE_KEYS = ("repo_id", "revision", "path", "sha256")
 
 
 def _stamp(st: os.stat_result) -> list[int]:
@@ -111,9 +113,9 @@ class ModelCatalog:
             self._sidecar(name).unlink()
 
     # ------------------------------------------------------------------ listing
-    def list_models(self, bundled: set[str]) -> list[dict[str, Any]]:
+    def list_models(self, bundled: set[str]) -> list[ListedModel]:
         """Every ``*.gguf`` regular file directly in the models directory (blocking)."""
-        out: list[dict[str, Any]] = []
+        out: list[ListedModel] = []
         try:
             entries = sorted(os.scandir(self.models_dir), key=lambda e: e.name)
         except FileNotFoundError:
@@ -136,36 +138,27 @@ class ModelCatalog:
             out.append(self._describe(e.name, Path(e.path), st, data, bundled))
         return out
 
-    def describe(self, name: str, path: Path, bundled: set[str]) -> dict[str, Any]:
+    def describe(self, name: str, path: Path, bundled: set[str]) -> ListedModel:
         st = path.stat()
         return self._describe(name, path, st, self.entry(name, path, st), bundled)
 
     @staticmethod
     def _describe(
         name: str, path: Path, st: os.stat_result, data: dict[str, Any], bundled: set[str]
-    ) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    ) -> ListedModel:
+        provenance = data.get("provenance") or {}
+        listing: dict[str, Any] = {
             "name": name,
             "path": str(path),
             "size_bytes": st.st_size,
             "human_size": human_size(st.st_size),
             "modified": iso_utc(st.st_mtime),
+            "source": ModelSource(**{k: provenance[k] for k in SOURCE_KEYS if k in provenance})
+            if provenance
+            else None,
+            "protected": name in bundled,
         }
         info = data.get("info")
         if info:
-            item.update(GGUFInfo.from_dict(info).public())
-            item["valid"] = True
-        else:
-            item.update(
-                architecture=None, parameter_count=None, quantization=None, context_length=None
-            )
-            item["valid"] = False
-            item["error"] = data.get("error", "unreadable")
-        provenance = data.get("provenance") or {}
-        item["source"] = (
-            {k: provenance[k] for k in ("repo_id", "revision", "path", "sha256") if k in provenance}
-            if provenance
-            else None
-        )
-        item["protected"] = name in bundled
-        return item
+            return LocalModel(**listing, **GGUFInfo.from_dict(info).public())
+        return UnreadableModel(**listing, error=data.get("error", "unreadable"))

@@ -22,6 +22,7 @@ from lmwebui.errors import (
 from lmwebui.filenames import human_size
 from lmwebui.models.hub_policy import HubPolicy, HubRef
 from lmwebui.models.metadata import quantization_from_name, split_part
+from lmwebui.models.schemas import HubFileOut, ResolveResult, SplitPart
 
 logger = logging.getLogger("lmwebui.models.hub")
 
@@ -163,7 +164,7 @@ class HubClient:
         ]
         return RepoListing(repo_id, revision or "main", info.sha, files)
 
-    async def resolve(self, ref: HubRef) -> dict[str, Any]:
+    async def resolve(self, ref: HubRef) -> ResolveResult:
         if ref.path is not None and not ref.path.lower().endswith(".gguf"):
             raise ValidationFailed("Only .gguf files can be resolved")
         listing = await self.listing(ref.repo_id, ref.revision)
@@ -176,28 +177,28 @@ class HubClient:
             if not ggufs:
                 raise ModelNotFound(f"Repository '{ref.repo_id}' has no GGUF files")
             chosen = choose_default(ggufs)
-        result = self.describe(listing, chosen)
-        result["resolved"] = True
-        result["default_selected"] = ref.path is None
-        result["files"] = [self.describe(listing, f) for f in ggufs]
-        result["quantizations"] = sorted(listing.quantizations())
-        return result
+        return ResolveResult(
+            **dict(self.describe(listing, chosen)),
+            default_selected=ref.path is None,
+            files=[self.describe(listing, f) for f in ggufs],
+            quantizations=sorted(listing.quantizations()),
+        )
 
-    def describe(self, listing: RepoListing, f: HubFile) -> dict[str, Any]:
+    def describe(self, listing: RepoListing, f: HubFile) -> HubFileOut:
         split = split_part(f.filename)
-        return {
-            "repo_id": listing.repo_id,
-            "revision": listing.revision,
-            "commit": listing.commit,
-            "filename": f.filename,
-            "path": f.path,
-            "url": self.policy.file_url(listing.repo_id, listing.revision, f.path),
-            "size_bytes": f.size,
-            "human_size": human_size(f.size) if f.size is not None else None,
-            "quantization": f.quantization,
-            "sha256": f.sha256,
-            "split": {"part": split[0], "of": split[1]} if split else None,
-        }
+        return HubFileOut(
+            repo_id=listing.repo_id,
+            revision=listing.revision,
+            commit=listing.commit,
+            filename=f.filename,
+            path=f.path,
+            url=self.policy.file_url(listing.repo_id, listing.revision, f.path),
+            size_bytes=f.size,
+            human_size=human_size(f.size) if f.size is not None else None,
+            quantization=f.quantization,
+            sha256=f.sha256,
+            split=SplitPart(part=split[0], of=split[1]) if split else None,
+        )
 
     async def file(self, ref: HubRef) -> tuple[RepoListing, HubFile]:
         """The listing and the exact file a download URL names (404 when absent)."""

@@ -26,7 +26,20 @@ from lmwebui.models.download_task import DownloadConfig, DownloadSpec
 from lmwebui.models.files import BUNDLED_MODEL
 from lmwebui.models.hub import HubClient
 from lmwebui.models.hub_policy import HubPolicy, parse_reference
+from lmwebui.models.metadata import GGUFInfo
 from lmwebui.models.runtime import DownloadBackend, GGUFRuntime
+from lmwebui.models.schemas import (
+    BestGpu,
+    Compatibility,
+    CpuNode,
+    DeleteResult,
+    DownloadSnapshot,
+    DownloadStarted,
+    ListedModel,
+    MemoryBreakdown,
+    ResolveResult,
+    UploadResult,
+)
 from lmwebui.models.storage import (
     StorageLimits,
     check_model_name,
@@ -37,6 +50,7 @@ from lmwebui.models.uploads import GGUFUploadTarget
 from lmwebui.settings import Settings
 
 logger = logging.getLogger("lmwebui.models")
+CPU_NODE_KEYS = ("hostname", "node_id", "ram_total_mb")
 
 
 def _canonical(name: str) -> str:
@@ -70,12 +84,12 @@ class GGUFService:
         return user.is_admin or user.id in task.get("owners", [])
 
     # ------------------------------------------------------------------ hub
-    async def resolve(self, text: str) -> dict[str, Any]:
+    async def resolve(self, text: str) -> ResolveResult:
         return await self.hub.resolve(parse_reference(text, self.policy))
 
     async def start_download(
         self, user: CurrentUser, file_url: str, filename: str | None
-    ) -> dict[str, Any]:
+    ) -> DownloadStarted:
         self.require_manager(user)
         ref = self.policy.parse_hub_url(file_url)
         if ref.path is None or ref.revision is None:
@@ -104,22 +118,26 @@ class GGUFService:
             quantizations=listing.quantizations(),
         )
         snap = await self.downloads.start(vars(spec), user.id)
-        return {
-            "task_id": snap["task_id"],
-            "status": "started",
-            "websocket_url": f"/ws/gguf/download/{snap['task_id']}",
-            "joined": snap["joined"],
-            "filename": name,
-            "total_bytes": spec.size,
-            "human_size": human_size(spec.size),
-            "sha256": spec.sha256,
-        }
+        return DownloadStarted(
+            task_id=snap["task_id"],
+            websocket_url=f"/ws/gguf/download/{snap['task_id']}",
+            joined=snap["joined"],
+            filename=name,
+            total_bytes=spec.size,
+            human_size=human_size(spec.size),
+            sha256=spec.sha256,
+        )
 
     async def task(self, user: CurrentUser, task_id: str) -> dict[str, Any]:
+        """The manager's snapshot of a task the caller may see (what the socket follows)."""
         snap = await self.downloads.get(task_id)
         if snap is None or not self.can_view(user, snap):
             raise NotFound(f"Download task '{task_id}' not found")
         return snap
+
+    async def status(self, user: CurrentUser, task_id: str) -> DownloadSnapshot:
+        """``task()`` as GET /api/gguf/download/{task_id} answers it."""
+        return DownloadSnapshot.of(await self.task(user, task_id))
 
     async def watch(
         self, task_id: str, version: int | None, timeout_s: float
@@ -128,13 +146,14 @@ class GGUFService:
         passed ``task()``'s access check for this task)."""
         return await self.downloads.watch(task_id, version, timeout_s)
 
-    async def tasks(self, user: CurrentUser) -> list[dict[str, Any]]:
-        return [t for t in await self.downloads.list_tasks() if self.can_view(user, t)]
+    async def tasks(self, user: CurrentUser) -> list[DownloadSnapshot]:
+        tasks = await self.downloads.list_tasks()
+        return [DownloadSnapshot.of(t) for t in tasks if self.can_view(user, t)]
 
-    async def cancel(self, user: CurrentUser, task_id: str) -> dict[str, Any]:
+    async def cancel(self, user: CurrentUser, task_id: str) -> DownloadSnapshot:
         await self.task(user, task_id)
         self.require_manager(user)
-        return await self.downloads.cancel(task_id)
+        return DownloadSnapshot.of(await self.downloads.cancel(task_id))
 
     # ------------------------------------------------------------------ local models
     def upload_target(self, user: CurrentUser) -> GGUFUploadTarget:
@@ -146,26 +165,19 @@ class GGUFService:
             self.models_dir, g.max_upload_bytes, g.read_timeout_s, self.limits, g.fsync
         )
 
-    async def upload(self, user: CurrentUser, part: Path, name: str, size: int) -> dict[str, Any]:
+    async def upload(self, user: CurrentUser, part: Path, name: str, size: int) -> UploadResult:
         """Install a file the receiver wrote for ``upload_target`` as model ``name``."""
         path, info = await self.upload_target(user).install(part, name, size)
         await asyncio.to_thread(self.catalog.record, name, path, info, {"uploaded_by": user.id})
-        return {
-            "status": "success",
-            "filename": name,
-            "size": size,
-            "human_size": human_size(size),
-            "message": "File uploaded successfully",
-            **info.public(),
-        }
+        return UploadResult(filename=name, size=size, human_size=human_size(size), **info.public())
 
-    async def list_local(self) -> list[dict[str, Any]]:
+    async def list_local(self) -> list[ListedModel]:
         return await asyncio.to_thread(self.catalog.list_models, self.protected)
 
     def local_path(self, name: str) -> Path:
         return model_file(self.models_dir, check_model_name(_canonical(name)))
 
-    async def delete(self, user: CurrentUser, name: str) -> dict[str, Any]:
+    async def delete(self, user: CurrentUser, name: str) -> DeleteResult:
         """Hide the file (atomic rename), unload it from every chat replica, then remove it.
         If the replicas cannot be reached the file is put back: nothing half-done."""
         self.require_manager(user)
@@ -194,14 +206,11 @@ class GGUFService:
             await asyncio.to_thread(hidden.unlink)
         await asyncio.to_thread(self.catalog.forget, name)
         logger.info("deleted model %s (unloaded from %d replica(s))", name, unloaded)
-        return {
-            "status": "success",
-            "message": "Model deleted successfully",
-            "name": name,
-            "unloaded_replicas": unloaded,
-        }
+        return DeleteResult(name=name, unloaded_replicas=unloaded)
 
-    async def compatibility(self, name: str) -> dict[str, Any]:
+    async def compatibility(self, name: str) -> Compatibility:
+        """Whether the model fits the best GPU (or a node's RAM) with the engine as configured,
+        and the best-quality quantization that would."""
         name = _canonical(name)
         path = self.local_path(name)
         info, provenance = await asyncio.to_thread(self.catalog.info, name, path)
@@ -209,49 +218,54 @@ class GGUFService:
             raise ValidationFailed(f"Model '{name}' is not a readable GGUF file")
         chat = self.settings.chat
         est = estimate_memory(info, chat.n_slots, chat.n_ctx_per_slot)
-        nodes = await self.runtime.node_probe()
-        gpu, ram_node = best_targets(nodes)
-        total_mb = -(-est["total"] // (1024 * 1024))
+        gpu, ram_node = best_targets(await self.runtime.node_probe())
+        total_mb = _mib(est["total"])
         vram_mb = int(gpu["free_mb"]) if gpu else 0
         ram_mb = int(ram_node["ram_available_mb"]) if ram_node else 0
-        fits_gpu = gpu is not None and total_mb <= vram_mb
-        fits_cpu = total_mb <= ram_mb
-        backend = "cuda" if gpu is not None else "cpu"
         available = vram_mb if gpu is not None else ram_mb
         quant, source = recommend(
             info, est["total"] - est["weights"], available, provenance.get("quantizations")
         )
-        if fits_gpu:
-            message = "Model compatible with current hardware"
-        elif gpu is not None and fits_cpu:
-            message = (
-                f"Needs ~{total_mb} MB but the best GPU has {vram_mb} MB free; it fits in "
-                f"system RAM ({ram_mb} MB available) on a CPU replica"
-            )
-        elif fits_cpu:
-            message = "Model compatible with current hardware (CPU replica, no GPU in the cluster)"
-        else:
-            message = f"Needs ~{total_mb} MB; the best node has {available} MB available" + (
-                f"; try {quant}" if quant and quant != info.quantization else ""
-            )
-        mb = {k: -(-v // (1024 * 1024)) for k, v in est.items()}
-        return {
-            "compatible": fits_gpu or fits_cpu,
-            "recommended_quantization": quant,
-            "recommendation_source": source,
-            "estimated_vram_mb": total_mb,
-            "available_vram_mb": vram_mb,
-            "estimated_ram_mb": total_mb,
-            "available_ram_mb": ram_mb,
-            "backend": backend,
-            "message": message,
-            "model": name,
-            "quantization": info.quantization,
-            "parameter_count": info.parameter_count,
-            "context_tokens": chat.n_slots * chat.n_ctx_per_slot,
-            "breakdown_mb": mb,
-            "best_gpu": gpu,
-            "best_cpu_node": {k: ram_node.get(k) for k in ("hostname", "node_id", "ram_total_mb")}
+        return Compatibility(
+            compatible=(gpu is not None and total_mb <= vram_mb) or total_mb <= ram_mb,
+            recommended_quantization=quant,
+            recommendation_source=source,
+            estimated_vram_mb=total_mb,
+            available_vram_mb=vram_mb,
+            estimated_ram_mb=total_mb,
+            available_ram_mb=ram_mb,
+            backend="cuda" if gpu is not None else "cpu",
+            message=fit_message(total_mb, vram_mb if gpu else None, ram_mb, quant, info),
+            model=name,
+            quantization=info.quantization,
+            parameter_count=info.parameter_count,
+            context_tokens=chat.n_slots * chat.n_ctx_per_slot,
+            breakdown_mb=MemoryBreakdown(**{k: _mib(v) for k, v in est.items()}),
+            best_gpu=BestGpu(**gpu) if gpu else None,
+            best_cpu_node=CpuNode(**{k: ram_node.get(k) for k in CPU_NODE_KEYS})
             if ram_node
             else None,
-        }
+        )
+
+
+def _mib(n: int) -> int:
+    return -(-n // (1024 * 1024))
+
+
+def fit_message(
+    total_mb: int, vram_mb: int | None, ram_mb: int, quant: str | None, info: GGUFInfo
+) -> str:
+    """What the compatibility check says; ``vram_mb`` is None without a GPU in the cluster."""
+    if vram_mb is not None and total_mb <= vram_mb:
+        return "Model compatible with current hardware"
+    if vram_mb is not None and total_mb <= ram_mb:
+        return (
+            f"Needs ~{total_mb} MB but the best GPU has {vram_mb} MB free; it fits in "
+            f"system RAM ({ram_mb} MB available) on a CPU replica"
+        )
+    if total_mb <= ram_mb:
+        return "Model compatible with current hardware (CPU replica, no GPU in the cluster)"
+    available = vram_mb if vram_mb is not None else ram_mb
+    return f"Needs ~{total_mb} MB; the best node has {available} MB available" + (
+        f"; try {quant}" if quant and quant != info.quantization else ""
+    )
