@@ -203,7 +203,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
                 for name, (data, _pages) in files.items():
                     t = time.perf_counter()
                     res = await service.ingest(r + 1, name, data)
-                    row = (time.perf_counter() - t, res["chunks_created"], timed.seconds)
+                    row = (time.perf_counter() - t, res.chunks_created, timed.seconds)
                     if r:
                         results.setdefault((path, name), []).append(row)
         for _service, db, _timed in services.values():

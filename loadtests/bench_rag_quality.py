@@ -38,7 +38,7 @@ def cmd_recall(_args: argparse.Namespace) -> None:
     async def run() -> dict[tuple[str, str], list[float]]:
         service, db = await make_service(settings, backends)
         res = await service.ingest(1, "handbook.md", md.encode())
-        print(f"ingested {res['chunks_created']} chunks, {len(questions)} questions")
+        print(f"ingested {res.chunks_created} chunks, {len(questions)} questions")
         scores: dict[tuple[str, str], list[float]] = {}
         for q in questions:
             for mode in ("dense", "bm25", "hybrid"):

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from lmwebui.db import Database
 from lmwebui.db.models import Document
 from lmwebui.errors import iso_utc
+from lmwebui.rag.schemas import DocumentOut
 
 PENDING, READY, DELETING = "pending", "ready", "deleting"
 
@@ -37,20 +38,20 @@ class NewDocument:
     pages: int
 
 
-def describe(d: Document) -> dict[str, Any]:
-    return {
-        "document_id": d.id,
-        "filename": d.filename,
-        "kind": d.kind,
-        "content_type": d.content_type,
-        "size_bytes": d.size_bytes,
-        "pages": d.pages,
-        "chunks": d.chunks,
-        "status": d.status,
-        "conversation_id": d.conversation_id,
-        "created_at": iso_utc(d.created_at),
-        "updated_at": iso_utc(d.updated_at),
-    }
+def describe(d: Document) -> DocumentOut:
+    return DocumentOut(
+        document_id=d.id,
+        filename=d.filename,
+        kind=d.kind,
+        content_type=d.content_type,
+        size_bytes=d.size_bytes,
+        pages=d.pages,
+        chunks=d.chunks,
+        status=d.status,
+        conversation_id=d.conversation_id,
+        created_at=iso_utc(d.created_at),
+        updated_at=iso_utc(d.updated_at),
+    )
 
 
 class DocumentRegistry:
@@ -110,7 +111,7 @@ class DocumentRegistry:
         async with self.db.session() as s, s.begin():
             await s.execute(delete(Document).where(Document.id == doc_id))
 
-    async def get(self, user_id: int, doc_id: str) -> dict[str, Any] | None:
+    async def get(self, user_id: int, doc_id: str) -> DocumentOut | None:
         async with self.db.session() as s:
             doc = await s.scalar(
                 select(Document).where(
@@ -122,8 +123,9 @@ class DocumentRegistry:
         return describe(doc) if doc is not None else None
 
     async def list_page(
-        self, user_id: int, page: int, limit: int, conversation_id: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+        self, user_id: int, offset: int, limit: int, conversation_id: str | None = None
+    ) -> tuple[list[DocumentOut], int]:
+        """One page of the caller's documents, newest first, and how many there are."""
         where = [Document.user_id == user_id, Document.status != DELETING]
         if conversation_id is not None:
             where.append(Document.conversation_id == conversation_id)
@@ -136,7 +138,7 @@ class DocumentRegistry:
                     select(Document)
                     .where(*where)
                     .order_by(Document.created_at.desc(), Document.id.desc())
-                    .offset((page - 1) * limit)
+                    .offset(offset)
                     .limit(limit)
                 )
             ).all()

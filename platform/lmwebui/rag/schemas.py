@@ -1,4 +1,5 @@
-"""OpenAI-compatible /v1/embeddings request and response."""
+"""The RAG shapes: /api/rag (ingest, search, documents), /api/upload results and the
+OpenAI-compatible /v1/embeddings request and response."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmwebui.errors import ModelNotFound, ValidationFailed
-from lmwebui.rag.types import EmbedderInfo, Embeddings
+from lmwebui.rag.types import EmbedderInfo, Embeddings, SearchMode, StoreHit
 from lmwebui.settings import RagSettings
 
 
@@ -85,3 +86,112 @@ def embeddings_response(
         model=info.model,
         usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
     )
+
+
+# --- /api/rag -----------------------------------------------------------------------------
+
+
+class RagIngestResult(BaseModel):
+    document_id: str = Field(description="doc_…; what search hits and /documents name.")
+    filename: str
+    chunks_created: int = Field(description="Chunks embedded and indexed.")
+    message: str = "Document ingested successfully"
+    kind: str = Field(description="pdf, docx, pptx, html, markdown, text or image.")
+    pages: int
+    ocr_pages: list[int] = Field(description="1-based pages whose text came from OCR.")
+    size_bytes: int
+    conversation_id: str | None = Field(description="The conversation it is scoped to.")
+
+
+class SearchHitMetadata(BaseModel):
+    filename: str
+    page: int | None = Field(description="1-based page, when the format has pages.")
+    heading: str | None = Field(description="The section heading above the chunk.")
+    chunk_index: int = Field(description="Position of the chunk in its document.")
+    conversation_id: str | None
+
+
+class SearchHit(BaseModel):
+    document_id: str
+    chunk_id: str
+    content: str = Field(description="The chunk's text.")
+    score: float = Field(description="Higher is better; the scale depends on the mode.")
+    metadata: SearchHitMetadata
+
+    @classmethod
+    def of(cls, hit: StoreHit) -> SearchHit:
+        return cls(
+            document_id=hit.document_id,
+            chunk_id=hit.chunk_id,
+            content=hit.text,
+            score=hit.score,
+            metadata=SearchHitMetadata(
+                filename=hit.filename,
+                page=hit.page,
+                heading=hit.heading or None,
+                chunk_index=hit.chunk_index,
+                conversation_id=hit.conversation_id,
+            ),
+        )
+
+
+class SearchResults(BaseModel):
+    results: list[SearchHit] = Field(description="Best first.")
+    mode: SearchMode = Field(description="The retriever used.")
+
+
+class DocumentOut(BaseModel):
+    """One of the caller's ingested documents."""
+
+    document_id: str
+    filename: str
+    kind: str = Field(description="pdf, docx, pptx, html, markdown, text or image.")
+    content_type: str
+    size_bytes: int
+    pages: int
+    chunks: int = Field(description="Chunks indexed (0 while pending).")
+    status: str = Field(description="pending (being indexed) or ready (searchable).")
+    conversation_id: str | None
+    created_at: str = Field(description="ISO 8601, UTC.")
+    updated_at: str = Field(description="ISO 8601, UTC.")
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentOut] = Field(description="Newest first.")
+
+
+# --- /api/upload --------------------------------------------------------------------------
+
+
+class ImageMetadata(BaseModel):
+    width: int
+    height: int
+    format: str = Field(description="PNG, JPEG, ...")
+    size_bytes: int
+
+
+class ImageUpload(BaseModel):
+    file_id: str = Field(description="img_…; nothing is kept on the server.")
+    filename: str
+    type: Literal["image"] = "image"
+    data: str = Field(description="The image as a data: URL.")
+    metadata: ImageMetadata
+    ocr_text: str = Field(description="Text read from the image (empty when OCR is off).")
+
+
+class DocumentMetadata(BaseModel):
+    pages: int
+    size_bytes: int
+    truncated: bool = Field(description="Whether text was cut at rag.upload_text_chars.")
+    kind: str = Field(description="pdf, docx, pptx, html, markdown, text or image.")
+    content_type: str
+    chars: int = Field(description="Length of the whole text, before any cut.")
+    ocr_pages: list[int] = Field(description="1-based pages whose text came from OCR.")
+
+
+class DocumentUpload(BaseModel):
+    file_id: str = Field(description="doc_…; nothing is kept on the server.")
+    filename: str
+    type: Literal["document"] = "document"
+    text: str = Field(description="The document as text (Markdown headings).")
+    metadata: DocumentMetadata

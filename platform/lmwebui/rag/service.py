@@ -13,15 +13,25 @@ import contextlib
 import hashlib
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from lmwebui.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
 from lmwebui.metrics import get_metrics
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.lexical import has_terms, lexical_text
 from lmwebui.rag.registry import DocumentRegistry, NewDocument, new_document_id
-from lmwebui.rag.schemas import EmbeddingsRequest, EmbeddingsResponse, embeddings_response
-from lmwebui.rag.types import ChunkRecord, Embeddings, SearchMode, StoreHit, StoreQuery
+from lmwebui.rag.schemas import (
+    DocumentMetadata,
+    DocumentOut,
+    DocumentUpload,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ImageMetadata,
+    ImageUpload,
+    RagIngestResult,
+    embeddings_response,
+)
+from lmwebui.rag.types import Chunk, ChunkRecord, Embeddings, SearchMode, StoreHit, StoreQuery
 from lmwebui.settings import RagSettings
 
 logger = logging.getLogger("lmwebui.rag")
@@ -50,7 +60,7 @@ class RagService:
     # -- ingest -------------------------------------------------------------------------
     async def ingest(
         self, user_id: int, filename: str, data: bytes, conversation_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> RagIngestResult:
         if conversation_id:
             await self.conversations.ensure_access(user_id, conversation_id)
         started = time.perf_counter()
@@ -59,52 +69,22 @@ class RagService:
         if not chunks:
             hint = " (the pages need OCR, which is off)" if not self.settings.ocr_enabled else ""
             raise ValidationFailed(f"No text could be extracted from {filename!r}{hint}")
-        doc_id = new_document_id()
-        await self.registry.create(
-            NewDocument(
-                id=doc_id,
-                user_id=user_id,
-                conversation_id=conversation_id,
-                filename=filename,
-                kind=doc.kind,
-                content_type=doc.mime,
-                size_bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                pages=doc.pages,
-            )
+        new = NewDocument(
+            id=new_document_id(),
+            user_id=user_id,
+            conversation_id=conversation_id,
+            filename=filename,
+            kind=doc.kind,
+            content_type=doc.mime,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            pages=doc.pages,
         )
-        try:
-            embeddings = await self.embed_all([c.text for c in chunks])
-            records = [
-                ChunkRecord(
-                    chunk_id=f"{doc_id}_c{c.index}",
-                    user_id=user_id,
-                    document_id=doc_id,
-                    conversation_id=conversation_id,
-                    filename=filename,
-                    page=c.page,
-                    chunk_index=c.index,
-                    heading=c.heading,
-                    text=c.text,
-                    tokens=c.tokens,
-                    vector=vec,
-                )
-                for c, vec in zip(chunks, embeddings.vectors, strict=True)
-            ]
-            await self.backends.retriever.insert(records)
-            if not await self.registry.mark_ready(doc_id, len(records)):
-                raise NotFound("The document was deleted while it was being ingested")
-        except BaseException as exc:
-            await asyncio.shield(self._rollback(user_id, doc_id))
-            if isinstance(exc, AppError | asyncio.CancelledError) or not isinstance(exc, Exception):
-                raise
-            logger.exception("ingest of %s failed; rolled back", doc_id)
-            raise ServiceUnavailable(
-                "Indexing the document failed and nothing was stored; retry the upload"
-            ) from None
+        await self.registry.create(new)
+        await self._index(new, chunks)
         logger.info(
             "ingested %s user=%d kind=%s pages=%d chunks=%d ocr_pages=%d",
-            doc_id,
+            new.id,
             user_id,
             doc.kind,
             doc.pages,
@@ -116,17 +96,49 @@ class RagService:
             "lmwebui_rag_ingest_seconds", time.perf_counter() - started, {"kind": doc.kind}
         )
         metrics.inc("lmwebui_rag_chunks_stored_total", len(chunks))
-        return {
-            "document_id": doc_id,
-            "filename": filename,
-            "chunks_created": len(chunks),
-            "message": "Document ingested successfully",
-            "kind": doc.kind,
-            "pages": doc.pages,
-            "ocr_pages": doc.ocr_pages,
-            "size_bytes": len(data),
-            "conversation_id": conversation_id,
-        }
+        return RagIngestResult(
+            document_id=new.id,
+            filename=filename,
+            chunks_created=len(chunks),
+            kind=doc.kind,
+            pages=doc.pages,
+            ocr_pages=doc.ocr_pages,
+            size_bytes=len(data),
+            conversation_id=conversation_id,
+        )
+
+    async def _index(self, doc: NewDocument, chunks: list[Chunk]) -> None:
+        """Embed and store the chunks of the pending row ``doc``, then mark it ready; on any
+        failure remove what was stored and the row."""
+        try:
+            embeddings = await self.embed_all([c.text for c in chunks])
+            records = [
+                ChunkRecord(
+                    chunk_id=f"{doc.id}_c{c.index}",
+                    user_id=doc.user_id,
+                    document_id=doc.id,
+                    conversation_id=doc.conversation_id,
+                    filename=doc.filename,
+                    page=c.page,
+                    chunk_index=c.index,
+                    heading=c.heading,
+                    text=c.text,
+                    tokens=c.tokens,
+                    vector=vec,
+                )
+                for c, vec in zip(chunks, embeddings.vectors, strict=True)
+            ]
+            await self.backends.retriever.insert(records)
+            if not await self.registry.mark_ready(doc.id, len(records)):
+                raise NotFound("The document was deleted while it was being ingested")
+        except BaseException as exc:
+            await asyncio.shield(self._rollback(doc.user_id, doc.id))
+            if isinstance(exc, AppError | asyncio.CancelledError) or not isinstance(exc, Exception):
+                raise
+            logger.exception("ingest of %s failed; rolled back", doc.id)
+            raise ServiceUnavailable(
+                "Indexing the document failed and nothing was stored; retry the upload"
+            ) from None
 
     async def embeddings(self, req: EmbeddingsRequest) -> EmbeddingsResponse:
         """/v1/embeddings: validated against the served model, embedded in batches."""
@@ -211,11 +223,12 @@ class RagService:
 
     # -- management ---------------------------------------------------------------------
     async def list_documents(
-        self, user_id: int, page: int, limit: int, conversation_id: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
-        return await self.registry.list_page(user_id, page, limit, conversation_id)
+        self, user_id: int, offset: int, limit: int, conversation_id: str | None = None
+    ) -> tuple[list[DocumentOut], int]:
+        """The caller's documents (newest first) from ``offset``, and how many there are."""
+        return await self.registry.list_page(user_id, offset, limit, conversation_id)
 
-    async def get_document(self, user_id: int, doc_id: str) -> dict[str, Any]:
+    async def get_document(self, user_id: int, doc_id: str) -> DocumentOut:
         doc = await self.registry.get(user_id, doc_id)
         if doc is None:
             raise NotFound("Document not found")
@@ -273,26 +286,25 @@ class UploadProcessing:
     def __init__(self, rag: RagService) -> None:
         self.rag = rag
 
-    async def image(self, data: bytes, filename: str) -> dict[str, Any]:
+    async def image(self, data: bytes, filename: str) -> ImageUpload:
         import base64
         import uuid
 
         result = await self.rag.backends.documents.image(data, filename)
-        return {
-            "file_id": f"img_{uuid.uuid4().hex[:20]}",
-            "filename": filename,
-            "type": "image",
-            "data": f"data:{result.mime};base64,{base64.b64encode(data).decode('ascii')}",
-            "metadata": {
-                "width": result.width,
-                "height": result.height,
-                "format": result.format,
-                "size_bytes": len(data),
-            },
-            "ocr_text": result.ocr_text,
-        }
+        return ImageUpload(
+            file_id=f"img_{uuid.uuid4().hex[:20]}",
+            filename=filename,
+            data=f"data:{result.mime};base64,{base64.b64encode(data).decode('ascii')}",
+            metadata=ImageMetadata(
+                width=result.width,
+                height=result.height,
+                format=result.format,
+                size_bytes=len(data),
+            ),
+            ocr_text=result.ocr_text,
+        )
 
-    async def document(self, data: bytes, filename: str) -> dict[str, Any]:
+    async def document(self, data: bytes, filename: str) -> DocumentUpload:
         import uuid
 
         processed = await self.rag.backends.documents.process(data, filename, False)
@@ -300,18 +312,17 @@ class UploadProcessing:
         text = doc.text()
         limit = self.rag.settings.upload_text_chars
         truncated = len(text) > limit
-        return {
-            "file_id": f"doc_{uuid.uuid4().hex[:20]}",
-            "filename": filename,
-            "type": "document",
-            "text": text[:limit] if truncated else text,
-            "metadata": {
-                "pages": doc.pages,
-                "size_bytes": len(data),
-                "truncated": truncated,
-                "kind": doc.kind,
-                "content_type": doc.mime,
-                "chars": len(text),
-                "ocr_pages": doc.ocr_pages,
-            },
-        }
+        return DocumentUpload(
+            file_id=f"doc_{uuid.uuid4().hex[:20]}",
+            filename=filename,
+            text=text[:limit] if truncated else text,
+            metadata=DocumentMetadata(
+                pages=doc.pages,
+                size_bytes=len(data),
+                truncated=truncated,
+                kind=doc.kind,
+                content_type=doc.mime,
+                chars=len(text),
+                ocr_pages=doc.ocr_pages,
+            ),
+        )

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import math
-from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from lmwebui.api.deps import CurrentUserDep, RagDep, ServicesDep, UploadRateLimit
+from lmwebui.api.deps import CurrentUserDep, PageDep, RagDep, ServicesDep, UploadRateLimit
+from lmwebui.api.responses import UPLOAD_ERRORS, errors
+from lmwebui.api.schemas import StatusMessage
 from lmwebui.api.uploads import TempUpload, multipart_openapi, receive_upload
+from lmwebui.rag.schemas import (
+    DocumentList,
+    DocumentOut,
+    RagIngestResult,
+    SearchHit,
+    SearchResults,
+)
+from lmwebui.rag.types import SearchMode
 
-router = APIRouter(prefix="/api/rag", tags=["rag"])
+router = APIRouter(prefix="/api/rag", tags=["rag"], responses=errors(401, 503))
 
 
 @router.post(
     "/ingest",
     status_code=201,
     dependencies=[UploadRateLimit],
+    response_model=RagIngestResult,
+    responses={**UPLOAD_ERRORS, **errors(404)},
     openapi_extra=multipart_openapi("conversation_id"),
 )
 async def ingest(
     request: Request, user: CurrentUserDep, rag: RagDep, services: ServicesDep
-) -> dict[str, Any]:
+) -> RagIngestResult:
     """multipart ``file`` (PDF, DOCX, PPTX, HTML, Markdown, text, image) and optional
     ``conversation_id``: the document is chunked, embedded and indexed for the caller."""
     target = TempUpload(services.settings.data_dir / "uploads", rag.settings.max_upload_bytes)
@@ -32,64 +42,41 @@ async def ingest(
         return await rag.ingest(user.id, upload.filename, data, conversation_id)
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchResults, responses=errors(400, 404))
 async def search(
     user: CurrentUserDep,
     rag: RagDep,
     query: str = Query(min_length=1, description="What to look for."),
     limit: int = Query(10, ge=1, description="Most results."),
     conversation_id: str | None = Query(None, max_length=40, description="Conversation scope."),
-    mode: Literal["hybrid", "dense", "bm25"] = Query("hybrid", description="Retriever."),
-) -> dict[str, Any]:
+    mode: SearchMode = Query("hybrid", description="Retriever."),
+) -> SearchResults:
+    """The caller's ready documents' chunks that best match ``query``."""
     hits = await rag.search(user.id, query, limit, conversation_id, mode)
-    return {
-        "results": [
-            {
-                "document_id": h.document_id,
-                "chunk_id": h.chunk_id,
-                "content": h.text,
-                "score": h.score,
-                "metadata": {
-                    "filename": h.filename,
-                    "page": h.page,
-                    "heading": h.heading or None,
-                    "chunk_index": h.chunk_index,
-                    "conversation_id": h.conversation_id,
-                },
-            }
-            for h in hits
-        ],
-        "mode": mode,
-    }
+    return SearchResults(results=[SearchHit.of(h) for h in hits], mode=mode)
 
 
-@router.get("/documents")
+@router.get("/documents", response_model=DocumentList, responses=errors(400))
 async def list_documents(
     response: Response,
     user: CurrentUserDep,
     rag: RagDep,
-    page: int = Query(1, ge=1),
-    limit: int = Query(20, ge=1, le=100),
-    conversation_id: str | None = Query(None, max_length=40),
-) -> dict[str, Any]:
-    docs, total = await rag.list_documents(user.id, page, limit, conversation_id)
-    response.headers.update(
-        {
-            "X-Total-Count": str(total),
-            "X-Total-Pages": str(max(1, math.ceil(total / limit))),
-            "X-Current-Page": str(page),
-            "X-Per-Page": str(limit),
-        }
-    )
-    return {"documents": docs}
+    page: PageDep,
+    conversation_id: str | None = Query(None, max_length=40, description="Only this one's."),
+) -> DocumentList:
+    """Newest first; pagination headers X-Total-Count, X-Total-Pages, X-Current-Page."""
+    docs, total = await rag.list_documents(user.id, page.offset, page.limit, conversation_id)
+    page.headers(response, total)
+    return DocumentList(documents=docs)
 
 
-@router.get("/documents/{document_id}")
-async def get_document(document_id: str, user: CurrentUserDep, rag: RagDep) -> dict[str, Any]:
+@router.get("/documents/{document_id}", response_model=DocumentOut, responses=errors(404))
+async def get_document(document_id: str, user: CurrentUserDep, rag: RagDep) -> DocumentOut:
     return await rag.get_document(user.id, document_id)
 
 
-@router.delete("/documents/{document_id}")
-async def delete_document(document_id: str, user: CurrentUserDep, rag: RagDep) -> dict[str, str]:
+@router.delete("/documents/{document_id}", response_model=StatusMessage, responses=errors(404))
+async def delete_document(document_id: str, user: CurrentUserDep, rag: RagDep) -> StatusMessage:
+    """Its chunks, then the document (it leaves search results at once)."""
     await rag.delete_document(user.id, document_id)
-    return {"status": "success", "message": "Document deleted"}
+    return StatusMessage(message="Document deleted")
