@@ -80,6 +80,12 @@ class Conflict(AppError):
     error_code = "CONFLICT"
 
 
+class LastAdmin(Conflict):
+    """The only admin may not remove themselves: the server would have no admin left."""
+
+    error_code = "LAST_ADMIN"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     error_code = "PAYLOAD_TOO_LARGE"
@@ -113,6 +119,19 @@ class UpstreamError(AppError):
 class UpstreamTimeout(AppError):
     status_code = 504
     error_code = "UPSTREAM_TIMEOUT"
+
+
+class UpstreamAuthFailed(UpstreamError):
+    """The upstream provider rejected the API key (never the platform's own 401)."""
+
+    error_code = "UPSTREAM_AUTH_FAILED"
+
+
+class UpstreamRateLimited(AppError):
+    """The upstream provider throttles the key (not the platform's own per-user limit)."""
+
+    status_code = 429
+    error_code = "UPSTREAM_RATE_LIMITED"
 
 
 # The error code of a bare HTTP status (Starlette's 404/405, a proxy's 413...): the one

@@ -30,7 +30,7 @@ def errors(*statuses: int) -> Responses:
         401: "Not authenticated (AUTH_REQUIRED, INVALID_TOKEN)",
         403: "Not allowed (PERMISSION_DENIED)",
         404: "Not found (NOT_FOUND, MODEL_NOT_FOUND)",
-        409: "Conflict",
+        409: "Conflict (CONFLICT, LAST_ADMIN)",
         413: "Too large (PAYLOAD_TOO_LARGE)",
         415: "Not multipart/form-data (UNSUPPORTED_MEDIA_TYPE)",
         429: "Rate limited (RATE_LIMITED)",

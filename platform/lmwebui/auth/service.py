@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lmwebui.auth.passwords import Passwords
 from lmwebui.auth.tokens import TokenClaims, TokenCodec
-from lmwebui.db import AuthSession, Database, RefreshToken, User
-from lmwebui.errors import Conflict, InvalidCredentials, InvalidToken, PermissionDenied
+from lmwebui.db import AuthSession, Database, InstanceState, RefreshToken, User
+from lmwebui.errors import Conflict, InvalidCredentials, InvalidToken, LastAdmin, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -69,17 +69,33 @@ class AuthService:
             raise PermissionDenied("Registration is disabled on this server")
         email = email.lower()
         password_hash = await self.passwords.hash(password)
+        # Two registrations racing for the first account: one commits the instance row,
+        # the other fails on it and tries again as an ordinary user.
+        for _attempt in range(2):
+            user_id = await self._insert_user(email, password_hash)
+            if user_id is not None:
+                return user_id
+        raise Conflict("A user with this email already exists")
+
+    async def _insert_user(self, email: str, password_hash: str) -> int | None:
+        """The new user's id, or None when a concurrent registration won the first slot.
+        The first-user rule (first account is admin) holds once per database: the instance
+        row is written in the same transaction and never removed."""
         async with self.db.session() as s:
             if await s.scalar(select(User.id).where(User.email == email)) is not None:
                 raise Conflict("A user with this email already exists")
-            first = (await s.scalar(select(func.count()).select_from(User))) == 0
+            first = await s.get(InstanceState, 1) is None
             role = "admin" if first or email in self.admin_emails else "user"
             user = User(email=email, password_hash=password_hash, role=role, created_at=_now())
+            if first:
+                s.add(InstanceState(id=1, first_user_at=_now()))
             s.add(user)
             try:
                 await s.commit()
             except IntegrityError:
                 await s.rollback()
+                if first:
+                    return None
                 raise Conflict("A user with this email already exists") from None
             return user.id
 
@@ -185,10 +201,25 @@ class AuthService:
         return CurrentUser(found.id, found.email, found.role, claims.session_id)
 
     async def delete_user(self, user_id: int) -> None:
+        """Delete the account and its data; the last admin cannot (LastAdmin, 409)."""
+        async with self.db.session() as s:
+            await self._refuse_last_admin(s, user_id)
         for purge in self.purge_hooks:
             await purge(user_id)
         async with self.db.session() as s:
+            await self._refuse_last_admin(s, user_id)  # again: another admin may have left
             user = await s.get(User, user_id)
             if user is not None:
                 await s.delete(user)
                 await s.commit()
+
+    @staticmethod
+    async def _refuse_last_admin(s: AsyncSession, user_id: int) -> None:
+        if await s.scalar(select(User.role).where(User.id == user_id)) != "admin":
+            return
+        # Locks the admin rows (PostgreSQL) so two admins leaving at once cannot both go.
+        admins = await s.scalars(select(User.id).where(User.role == "admin").with_for_update())
+        if list(admins) == [user_id]:
+            raise LastAdmin(
+                "You are the server's only admin: the account stays until another admin exists"
+            )

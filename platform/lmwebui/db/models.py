@@ -26,6 +26,17 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class InstanceState(Base):
+    """Facts about the installation that outlive every account (one row, id 1, written in
+    the transaction of the first registration): the first-user rule (the first account is
+    an admin) applies only on a database that never had one."""
+
+    __tablename__ = "instance_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_user_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class AuthSession(Base):
     """One login: the family of refresh tokens it rotated through."""
 

@@ -218,6 +218,7 @@ def test_concurrent_ingests(rag_client: TestClient) -> None:
 
 
 def test_account_deletion_removes_chunks(rag_client: TestClient) -> None:
+    login_as(rag_client, "stayer@example.com")  # if first, the admin: the leaver is not
     h = login_as(rag_client, "leaver@example.com")
     me = rag_client.get("/api/auth/me", headers=h).json()["id"]
     ingest(rag_client, h, "mine.txt", b"Marmalade is made from Seville oranges.")

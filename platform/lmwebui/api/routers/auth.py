@@ -126,11 +126,12 @@ async def me(user: CurrentUserDep) -> UserOut:
     return UserOut(id=user.id, email=user.email, role=user.role)
 
 
-@router.delete("/me", response_model=StatusMessage, responses=errors(401))
+@router.delete("/me", response_model=StatusMessage, responses=errors(401, 409))
 async def delete_me(
     user: CurrentUserDep, response: Response, auth: AuthDep, settings: SettingsDep
 ) -> StatusMessage:
-    """Delete the caller's account; its sessions and data go with it."""
+    """Delete the caller's account; its sessions and data go with it. The server's only
+    admin cannot (409 LAST_ADMIN)."""
     await auth.delete_user(user.id)
     _clear_cookies(response, settings)
     return StatusMessage(message="Account deleted")
