@@ -16,11 +16,10 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from lmwebui.api.deps import get_services
 from lmwebui.api.ws.connection import (
     POLICY_VIOLATION,
     EventSocket,
-    authenticate_socket,
+    accept_socket,
     ws_error_event,
 )
 from lmwebui.api.ws.frames import FrameError, parse_frame
@@ -113,9 +112,6 @@ class DownloadSocket(EventSocket):
 
 @router.websocket("/ws/gguf/download/{task_id}")
 async def ws_download(ws: WebSocket, task_id: str) -> None:
-    services = get_services(ws)
-    user = await authenticate_socket(ws, services)
-    if user is None:
-        return
-    await ws.accept()
-    await DownloadSocket(ws, services.gguf, user, task_id).run()
+    if (opened := await accept_socket(ws)) is not None:
+        services, user = opened
+        await DownloadSocket(ws, services.gguf, user, task_id).run()
