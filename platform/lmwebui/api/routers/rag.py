@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Query, Request, Response
 
-from lmwebui.api.deps import CurrentUserDep, PageDep, RagDep, ServicesDep, UploadRateLimit
+from lmwebui.api.deps import CurrentUserDep, PageDep, RagDep, SettingsDep, UploadRateLimit
 from lmwebui.api.responses import UPLOAD_ERRORS, errors
 from lmwebui.api.schemas import StatusMessage
 from lmwebui.api.uploads import TempUpload, multipart_openapi, receive_upload
@@ -31,11 +31,11 @@ router = APIRouter(prefix="/api/rag", tags=["rag"], responses=errors(401, 503))
     openapi_extra=multipart_openapi("conversation_id"),
 )
 async def ingest(
-    request: Request, user: CurrentUserDep, rag: RagDep, services: ServicesDep
+    request: Request, user: CurrentUserDep, rag: RagDep, settings: SettingsDep
 ) -> RagIngestResult:
     """multipart ``file`` (PDF, DOCX, PPTX, HTML, Markdown, text, image) and optional
     ``conversation_id``: the document is chunked, embedded and indexed for the caller."""
-    target = TempUpload(services.settings.data_dir / "uploads", rag.settings.max_upload_bytes)
+    target = TempUpload(settings.data_dir / "uploads", rag.settings.max_upload_bytes)
     async with receive_upload(request, target) as upload:
         data = await asyncio.to_thread(upload.read_bytes)
         conversation_id = upload.fields.get("conversation_id", "").strip() or None
