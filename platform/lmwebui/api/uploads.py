@@ -248,7 +248,10 @@ class _Receiver:
                 self.part = None
 
     async def _part_begins(self, headers: dict[str, str]) -> None:
-        disposition, opts = parse_options_header(headers.get("content-disposition", ""))
+        # bytes: given a str, the parser encodes it as latin-1 (a UTF-8 file name fails)
+        disposition, opts = parse_options_header(
+            headers.get("content-disposition", "").encode("utf-8")
+        )
         name = opts.get(b"name", b"").decode("utf-8", "replace")
         raw_filename = opts.get(b"filename")
         self.field_buf = bytearray()

@@ -65,6 +65,7 @@ def test_upload_names_are_sanitised(gguf_client: TestClient, tmp_path: Path) -> 
         "C:\\Windows\\win.gguf": "win.gguf",
         ".hidden.gguf": "hidden.gguf",
         "/etc/abs.gguf": "abs.gguf",
+        "modèle-😀.gguf": "mod_le-_.gguf",  # UTF-8 in the part header (was a 500)
     }
     for raw, stored in cases.items():
         r = upload(gguf_client, h, raw, data)
