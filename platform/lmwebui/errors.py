@@ -161,16 +161,17 @@ def code_for_status(status: int) -> str:
     return STATUS_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "HTTP_ERROR")
 
 
-def iso_utc(when: datetime | float | None = None) -> str:
+def iso_utc(when: datetime | float | None = None, *, timespec: str = "auto") -> str:
     """The one timestamp format of the API: ISO 8601 in UTC with a ``Z`` (naive datetimes
-    from the database are UTC; a float is a POSIX time; None is now)."""
+    from the database are UTC; a float is a POSIX time; None is now). ``timespec`` as in
+    ``datetime.isoformat`` (file times are given in seconds)."""
     if when is None:
         dt = datetime.now(UTC)
     elif isinstance(when, datetime):
         dt = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     else:
         dt = datetime.fromtimestamp(when, UTC)
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def error_body(detail: str, error_code: str, **extra: Any) -> dict[str, Any]:

@@ -14,10 +14,10 @@ import logging
 import os
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lmwebui.errors import iso_utc
 from lmwebui.filenames import human_size
 from lmwebui.models.metadata import GGUFInfo, InvalidGGUF, read_gguf_info
 from lmwebui.models.schemas import ListedModel, LocalModel, ModelSource, UnreadableModel
@@ -30,10 +30,6 @@ SOURCE_KEYS = ("repo_id", "revision", "path", "sha256")
 
 def _stamp(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def iso_utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ModelCatalog:
@@ -152,7 +148,7 @@ class ModelCatalog:
             "path": str(path),
             "size_bytes": st.st_size,
             "human_size": human_size(st.st_size),
-            "modified": iso_utc(st.st_mtime),
+            "modified": iso_utc(st.st_mtime, timespec="seconds"),
             "source": ModelSource(**{k: provenance[k] for k in SOURCE_KEYS if k in provenance})
             if provenance
             else None,
