@@ -10,37 +10,122 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lmwebui.chat.params import (
+    MAX_CHOICES,
+    MAX_STOP,
+    REFUSED_CHAT_PARAMS,
+    content_text,
+    refuse_if_set,
+    stop_list,
+)
 
 Role = Literal["system", "user", "assistant", "tool"]
 
 
+class ToolCallFunction(BaseModel):
+    name: str = Field(description="Function name.")
+    arguments: str = Field(description="The arguments, a JSON object as a string.")
+
+
+class ToolCall(BaseModel):
+    id: str = Field(description="Call id (tool messages answer it by tool_call_id).")
+    type: Literal["function"] = Field("function", description="Always 'function'.")
+    function: ToolCallFunction = Field(description="The function called.")
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = Field(
+        False, description="Send usage in a final chunk whose choices are empty."
+    )
+
+
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # strict: a /v1 body's types are what the schema says (a number is not a string)
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     role: Role = Field(description="Author of the message.")
-    content: str = Field(description="Message text.")
+    content: str = Field(
+        "",
+        description="Message text: a string or OpenAI's list of parts (text parts are "
+        "joined; image parts are refused).",
+    )
+    tool_calls: list[ToolCall] | None = Field(
+        None, description="The tool calls an assistant message made (in the history)."
+    )
+    tool_call_id: str | None = Field(None, description="The call a tool message answers.")
+    name: str | None = Field(None, description="Author name (a tool message: the function).")
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content_text(cls, value: Any) -> Any:
+        return content_text(value)
 
 
 class ChatCompletionRequest(BaseModel):
-    """Subset of OpenAI's request that the platform honours."""
+    """Subset of OpenAI's request that the platform honours. Strict: ``"stream": 0`` or
+    ``"max_tokens": "5"`` is a 400, not coerced (an integer is still a number)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
-    stop: list[str] | str | None = Field(None, description="Stop strings.")
-    seed: int | None = Field(None, description="Sampling seed.")
+    max_completion_tokens: int | None = Field(
+        None, ge=1, description="Most tokens to generate (OpenAI's newer name; wins)."
+    )
+    stop: list[str] | str | None = Field(None, description=f"Stop strings (at most {MAX_STOP}).")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per repeat.")
+    logit_bias: dict[str, float] | None = Field(
+        None, description="Token id -> bias in [-100, 100] added to its logit."
+    )
+    n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices to generate.")
+    logprobs: bool = Field(False, description="Return log probabilities (engine permitting).")
+    top_logprobs: int | None = Field(None, ge=0, le=20, description="Alternatives per token.")
     stream: bool = Field(False, description="Stream chunks (SSE on /v1).")
+    stream_options: StreamOptions | None = Field(None, description="Streaming options.")
     user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
+    # documented by OpenAI, honoured by no engine here: set, they are a 400 naming them
+    audio: Any = Field(None, description="Refused (400).")
+    modalities: Any = Field(None, description="Refused (400) unless ['text'].")
+    prediction: Any = Field(None, description="Refused (400).")
+    web_search_options: Any = Field(None, description="Refused (400).")
+    functions: Any = Field(None, description="Refused (400): use tools.")
+    function_call: Any = Field(None, description="Refused (400): use tool_choice.")
+
+    @field_validator(*REFUSED_CHAT_PARAMS, mode="before")
+    @classmethod
+    def _refused(cls, value: Any, info: Any) -> Any:
+        return refuse_if_set(info.field_name, value, REFUSED_CHAT_PARAMS)
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_count(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(value, list) and len(value) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop strings")
+        return value
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (value or {}).items():
+            if not token.isdigit() or not -100 <= bias <= 100:
+                raise ValueError("keys are token ids, values biases in [-100, 100]")
+        return value
+
+    @model_validator(mode="after")
+    def _newest_limit_wins(self) -> ChatCompletionRequest:
+        if self.max_completion_tokens is not None:
+            self.max_tokens = self.max_completion_tokens
+        return self
 
     def stop_list(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return stop_list(self.stop)
 
 
 class Usage(BaseModel):
@@ -118,38 +203,48 @@ class StreamChunks:
         finish: str | None = None,
         usage: Usage | None = None,
         role: str | None = None,
+        index: int = 0,
     ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=self.id,
             created=self.created,
             model=self.model,
             choices=[
-                ChunkChoice(delta=ChunkDelta(role=role, content=content), finish_reason=finish)
+                ChunkChoice(
+                    index=index,
+                    delta=ChunkDelta(role=role, content=content),
+                    finish_reason=finish,
+                )
             ],
             usage=usage,
         )
 
 
+def fold_choices(chunks: list[ChatCompletionChunk]) -> dict[int, tuple[str, str]]:
+    """Each choice index's (text, finish_reason) in a finished stream."""
+    texts: dict[int, list[str]] = {}
+    finishes: dict[int, str] = {}
+    for chunk in chunks:
+        for c in chunk.choices:
+            texts.setdefault(c.index, []).append(c.delta.content or "")
+            if c.finish_reason:
+                finishes[c.index] = c.finish_reason
+    return {i: ("".join(texts[i]), finishes.get(i, "stop")) for i in sorted(texts)}
+
+
 def aggregate(chunks: list[ChatCompletionChunk], model: str) -> ChatCompletionResponse:
     """Fold a finished stream into one response."""
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    finish = next(
-        (
-            c.choices[0].finish_reason
-            for c in reversed(chunks)
-            if c.choices and c.choices[0].finish_reason
-        ),
-        "stop",
-    )
     usage = next((c.usage for c in reversed(chunks) if c.usage is not None), Usage())
+    choices = fold_choices(chunks) or {0: ("", "stop")}
     return ChatCompletionResponse(
         id=chunks[0].id if chunks else completion_id(),
         created=now(),
         model=model,
         choices=[
             ResponseChoice(
-                message=ChatMessage(role="assistant", content=text), finish_reason=finish
+                index=i, message=ChatMessage(role="assistant", content=text), finish_reason=finish
             )
+            for i, (text, finish) in choices.items()
         ],
         usage=usage,
     )
