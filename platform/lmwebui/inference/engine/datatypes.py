@@ -47,10 +47,18 @@ class SamplingParams:
     top_k: int = 40
     min_p: float = 0.05
     repeat_penalty: float = 1.0
+    # OpenAI's penalties (llama.cpp's penalties sampler over the last 64 tokens)
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # (token id, bias added to its logit) pairs, applied before any other sampler
+    logit_bias: tuple[tuple[int, float], ...] = ()
     max_tokens: int = 256
     seed: int | None = None
     # Text-level stop strings; a partial stop string is never leaked into the output.
     stop: tuple[str, ...] = ()
+    # GBNF grammar (root rule "root") the output must follow: llama.cpp's grammar sampler in
+    # this sequence's chain; end-of-generation is only allowed where the grammar is complete.
+    grammar: str | None = None
 
     def validate(self) -> None:
         if self.max_tokens < 1:
@@ -63,6 +71,8 @@ class SamplingParams:
             raise ValueError("min_p must be in [0, 1]")
         if self.repeat_penalty <= 0:
             raise ValueError("repeat_penalty must be > 0")
+        if not (-2.0 <= self.presence_penalty <= 2.0 and -2.0 <= self.frequency_penalty <= 2.0):
+            raise ValueError("presence_penalty and frequency_penalty must be in [-2, 2]")
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise ValueError("seed must fit into 32 bits")
 

@@ -15,7 +15,7 @@ from .datatypes import (
     PromptTooLongError,
     SamplingParams,
 )
-from .native import NativeModel
+from .native import NativeModel, check_grammar
 from .scheduler import Scheduler, prepare_deterministic_env
 from .state import Item, Request
 
@@ -39,6 +39,7 @@ class BatchedEngine:
         except BaseException:
             self._model.close()
             raise
+        self._grammars_ok: set[str] = set()  # grammars llama.cpp parsed (checked once)
         self._closed = False
         self._close_lock = threading.Lock()
 
@@ -97,6 +98,11 @@ class BatchedEngine:
         n_vocab = self._model.n_vocab
         if any(t < 0 or t >= n_vocab for t in prompt):
             raise ValueError(f"prompt contains token ids outside [0, {n_vocab})")
+        if params.grammar is not None and params.grammar not in self._grammars_ok:
+            check_grammar(self._model, params.grammar)  # GrammarError (a ValueError)
+            if len(self._grammars_ok) >= 256:
+                self._grammars_ok.clear()
+            self._grammars_ok.add(params.grammar)
         return prompt
 
     async def generate(

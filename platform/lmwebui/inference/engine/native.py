@@ -248,25 +248,64 @@ class Batch:
         self.struct.n_tokens = self.n
 
 
+class GrammarError(ValueError):
+    """llama.cpp could not parse a grammar."""
+
+
+def grammar_sampler(model: NativeModel, grammar: str) -> Any:
+    """A llama.cpp grammar sampler (raises GrammarError when the grammar does not parse)."""
+    ptr = llama_cpp.llama_sampler_init_grammar(model.vocab, grammar.encode("utf-8"), b"root")
+    if not ptr:
+        raise GrammarError("the grammar could not be parsed")
+    return ptr
+
+
+def check_grammar(model: NativeModel, grammar: str) -> None:
+    llama_cpp.llama_sampler_free(grammar_sampler(model, grammar))
+
+
 class Sampler:
-    """A per-sequence llama.cpp sampler chain (sampling reads the logits in C)."""
+    """A per-sequence llama.cpp sampler chain (sampling reads the logits in C).
+
+    With a grammar, the chain samples first and the grammar checks only the chosen token;
+    only when the grammar rejects it are the logits sampled again with the grammar applied
+    to the whole vocabulary (llama.cpp's common_sampler does the same). Checking every
+    token of a 262k vocabulary against the grammar on every step costs ~3x the decode of
+    the bundled model; the chosen token is allowed most of the time.
+    """
 
     def __init__(self, model: NativeModel, params: SamplingParams, history: Sequence[int]) -> None:
         cparams = llama_cpp.llama_sampler_chain_default_params()
         cparams.no_perf = True
-        chain = llama_cpp.llama_sampler_chain_init(cparams)
-        self.ptr: Any = chain
+        self.ptr: Any = llama_cpp.llama_sampler_chain_init(cparams)
+        self.grammar: Any = None
+        try:
+            self._build(model, params, history)
+            if params.grammar is not None:
+                self.grammar = grammar_sampler(model, params.grammar)
+                self._cand = _Candidates(model.n_vocab)
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self, model: NativeModel, params: SamplingParams, history: Sequence[int]) -> None:
+        chain = self.ptr
         add = llama_cpp.llama_sampler_chain_add
-        if params.repeat_penalty != 1.0:
-            last_n = 64
+        if params.logit_bias:
+            biases = (llama_cpp.llama_logit_bias * len(params.logit_bias))(
+                *(llama_cpp.llama_logit_bias(t, b) for t, b in params.logit_bias)
+            )  # copied by llama.cpp
             add(
                 chain,
-                llama_cpp.llama_sampler_init_penalties(
-                    model.n_vocab, last_n, params.repeat_penalty, 0.0, 0.0
-                ),
+                llama_cpp.llama_sampler_init_logit_bias(model.n_vocab, len(biases), biases),
             )
-            for tok in history[-last_n:]:
-                llama_cpp.llama_sampler_accept(chain, tok)
+        penalties = (params.repeat_penalty, params.frequency_penalty, params.presence_penalty)
+        if penalties != (1.0, 0.0, 0.0):
+            last_n = 64
+            add(chain, llama_cpp.llama_sampler_init_penalties(model.n_vocab, last_n, *penalties))
+            if params.repeat_penalty != 1.0:  # OpenAI's penalties count generated tokens only
+                for tok in history[-last_n:]:
+                    llama_cpp.llama_sampler_accept(chain, tok)
         if params.temperature <= 0.0:
             add(chain, llama_cpp.llama_sampler_init_greedy())
             return
@@ -281,9 +320,59 @@ class Sampler:
         add(chain, llama_cpp.llama_sampler_init_dist(seed))
 
     def sample(self, ctx: NativeContext, row: int) -> int:
-        return int(llama_cpp.llama_sampler_sample(self.ptr, ctx.ptr, row))
+        if self.grammar is None:
+            return int(llama_cpp.llama_sampler_sample(self.ptr, ctx.ptr, row))
+        logits = llama_cpp.llama_get_logits_ith(ctx.ptr, row)
+        cand = self._cand
+        tok = cand.pick(logits, [self.ptr])
+        if not cand.allows(self.grammar, tok):
+            tok = cand.pick(logits, [self.grammar, self.ptr])
+        llama_cpp.llama_sampler_accept(self.grammar, tok)
+        llama_cpp.llama_sampler_accept(self.ptr, tok)
+        return tok
 
     def close(self) -> None:
         if self.ptr is not None:
             llama_cpp.llama_sampler_free(self.ptr)
             self.ptr = None
+        if self.grammar is not None:
+            llama_cpp.llama_sampler_free(self.grammar)
+            self.grammar = None
+
+
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class _Candidates:
+    """A reusable llama_token_data_array over the whole vocabulary (numpy-filled)."""
+
+    def __init__(self, n_vocab: int) -> None:
+        self.n = n_vocab
+        self.data = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+        self.ids = np.arange(n_vocab, dtype=np.int32)
+        ptr = ctypes.cast(
+            ctypes.c_void_p(self.data.ctypes.data), ctypes.POINTER(llama_cpp.llama_token_data)
+        )
+        self.arr: Any = llama_cpp.llama_token_data_array(data=ptr, size=n_vocab)
+        self.one: Any = (llama_cpp.llama_token_data * 1)()
+        self.one_arr: Any = llama_cpp.llama_token_data_array(data=self.one, size=1)
+
+    def pick(self, logits: Any, samplers: list[Any]) -> int:
+        """Apply ``samplers`` in order to the row's logits; the selected token (no accept)."""
+        self.data["id"] = self.ids
+        self.data["logit"] = np.ctypeslib.as_array(logits, shape=(self.n,))
+        self.data["p"] = 0.0
+        arr = self.arr
+        arr.size, arr.selected, arr.sorted = self.n, -1, False
+        for smpl in samplers:
+            llama_cpp.llama_sampler_apply(smpl, ctypes.byref(arr))
+        if not 0 <= arr.selected < arr.size:
+            raise RuntimeError("the sampler selected no token")
+        return int(arr.data[arr.selected].id)
+
+    def allows(self, grammar: Any, tok: int) -> bool:
+        self.one[0].id, self.one[0].logit, self.one[0].p = tok, 0.0, 0.0
+        arr = self.one_arr
+        arr.size, arr.selected, arr.sorted = 1, -1, False
+        llama_cpp.llama_sampler_apply(grammar, ctypes.byref(arr))
+        return bool(np.isfinite(self.one[0].logit))
