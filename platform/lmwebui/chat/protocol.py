@@ -35,6 +35,54 @@ class ToolCall(BaseModel):
     function: ToolCallFunction = Field(description="The function called.")
 
 
+class FunctionSpec(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Function name.")
+    description: str | None = Field(None, description="What the function does.")
+    parameters: dict[str, Any] | None = Field(
+        None, description="JSON schema of the arguments (an object; none: no arguments)."
+    )
+    strict: bool | None = Field(None, description="Arguments always follow the schema here.")
+
+
+class ToolSpec(BaseModel):
+    type: Literal["function"] = Field(description="Always 'function'.")
+    function: FunctionSpec = Field(description="The function the model may call.")
+
+
+class NamedFunction(BaseModel):
+    name: str = Field(description="The function that must be called.")
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"] = Field(description="Always 'function'.")
+    function: NamedFunction = Field(description="The function that must be called.")
+
+
+class JsonSchemaSpec(BaseModel):
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Name of the format.")
+    description: str | None = Field(None, description="What the answer is.")
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of the answer.")
+    strict: bool | None = Field(None, description="The answer always follows the schema here.")
+
+
+class ResponseFormat(BaseModel):
+    type: Literal["text", "json_object", "json_schema"] = Field(description="Answer format.")
+    json_schema: JsonSchemaSpec | None = Field(None, description="For type json_schema.")
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if (self.type == "json_schema") != (self.json_schema is not None):
+            raise ValueError("json_schema is required with (and only with) type json_schema")
+        return self
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
+
+
 class StreamOptions(BaseModel):
     include_usage: bool = Field(
         False, description="Send usage in a final chunk whose choices are empty."
@@ -90,6 +138,18 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = Field(False, description="Stream chunks (SSE on /v1).")
     stream_options: StreamOptions | None = Field(None, description="Streaming options.")
     user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
+    response_format: ResponseFormat | None = Field(
+        None, description="text, json_object or json_schema (grammar-enforced on GGUF)."
+    )
+    tools: list[ToolSpec] | None = Field(
+        None, max_length=64, description="Functions the model may call."
+    )
+    tool_choice: ToolChoice | None = Field(
+        None, description="none, auto (default with tools), required, or a named function."
+    )
+    parallel_tool_calls: bool | None = Field(
+        None, description="GGUF: at most one call is produced either way."
+    )
     # documented by OpenAI, honoured by no engine here: set, they are a 400 naming them
     audio: Any = Field(None, description="Refused (400).")
     modalities: Any = Field(None, description="Refused (400) unless ['text'].")
@@ -119,6 +179,16 @@ class ChatCompletionRequest(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _tool_choice_known(self) -> ChatCompletionRequest:
+        names = [t.function.name for t in self.tools or []]
+        choice = self.tool_choice
+        if choice == "required" and not names:
+            raise ValueError("tool_choice 'required' needs tools")
+        if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+            raise ValueError(f"tool_choice names {choice.function.name!r}, which is not in tools")
+        return self
+
+    @model_validator(mode="after")
     def _newest_limit_wins(self) -> ChatCompletionRequest:
         if self.max_completion_tokens is not None:
             self.max_tokens = self.max_completion_tokens
@@ -135,9 +205,25 @@ class Usage(BaseModel):
     prompt_tokens_details: dict[str, int] | None = None
 
 
+class FunctionDelta(BaseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(BaseModel):
+    """A piece of a streamed tool call: the first carries id, type and name; the rest
+    carry fragments of the arguments (OpenAI's shape)."""
+
+    index: int = 0
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionDelta
+
+
 class ChunkDelta(BaseModel):
     role: str | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class ChunkChoice(BaseModel):
@@ -232,17 +318,35 @@ def fold_choices(chunks: list[ChatCompletionChunk]) -> dict[int, tuple[str, str]
     return {i: ("".join(texts[i]), finishes.get(i, "stop")) for i in sorted(texts)}
 
 
+def fold_tool_calls(chunks: list[ChatCompletionChunk]) -> dict[int, list[ToolCall]]:
+    """Each choice index's tool calls, their streamed pieces joined."""
+    calls: dict[int, dict[int, ToolCall]] = {}
+    for chunk in chunks:
+        for c in chunk.choices:
+            for d in c.delta.tool_calls or []:
+                call = calls.setdefault(c.index, {}).setdefault(
+                    d.index, ToolCall(id="", function=ToolCallFunction(name="", arguments=""))
+                )
+                call.id = d.id or call.id
+                call.function.name = d.function.name or call.function.name
+                call.function.arguments += d.function.arguments or ""
+    return {i: [by[k] for k in sorted(by)] for i, by in calls.items()}
+
+
 def aggregate(chunks: list[ChatCompletionChunk], model: str) -> ChatCompletionResponse:
     """Fold a finished stream into one response."""
     usage = next((c.usage for c in reversed(chunks) if c.usage is not None), Usage())
     choices = fold_choices(chunks) or {0: ("", "stop")}
+    calls = fold_tool_calls(chunks)
     return ChatCompletionResponse(
         id=chunks[0].id if chunks else completion_id(),
         created=now(),
         model=model,
         choices=[
             ResponseChoice(
-                index=i, message=ChatMessage(role="assistant", content=text), finish_reason=finish
+                index=i,
+                message=ChatMessage(role="assistant", content=text, tool_calls=calls.get(i)),
+                finish_reason=finish,
             )
             for i, (text, finish) in choices.items()
         ],

@@ -16,6 +16,7 @@ from lmwebui.chat.protocol import (
     Usage,
 )
 from lmwebui.errors import ValidationFailed
+from lmwebui.inference import structured
 from lmwebui.inference.capabilities import gguf_capabilities
 from lmwebui.inference.engine import GenerationChunk, GenerationResult, PromptTooLongError
 from lmwebui.inference.engine import SamplingParams as EngineSampling
@@ -106,13 +107,20 @@ class GGUFChatEngine(ChatEngine):
         return gguf_model_id(name, self.default_model)
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        shape = structured.plan(request)  # response_format / tools (a 400 before queueing)
+        async for chunk in shape.chunks(self._stream(request, shape)):
+            yield chunk
+
+    async def _stream(
+        self, request: ChatCompletionRequest, shape: structured.Structured
+    ) -> AsyncIterator[ChatCompletionChunk]:
         name = request.model  # resolved by the caller (resolve_model)
         model = await self._get_model(name)
         ctx = model.engine.n_ctx_per_slot
         wanted = request.max_tokens or DEFAULT_MAX_TOKENS
         reserve = min(wanted, max(ctx // 2, 1))
         tokens, stops, _ = await asyncio.to_thread(
-            fit_messages, model, list(request.messages), reserve
+            fit_messages, model, shape.messages(request.messages), reserve
         )
         max_tokens = max(1, min(wanted, ctx - len(tokens) - 1))
         params = EngineSampling(
@@ -121,6 +129,7 @@ class GGUFChatEngine(ChatEngine):
             max_tokens=max_tokens,
             seed=request.seed,
             stop=tuple(dict.fromkeys([*stops, *request.stop_list()])),
+            grammar=shape.grammar,
         )
         chunk = StreamChunks(name)
 

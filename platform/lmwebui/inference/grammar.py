@@ -170,9 +170,29 @@ def schema_grammar(schema: dict[str, Any], where: str) -> str:
     return grammar
 
 
-JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+# Any JSON object, of bounded size: at most 16 members at the top, 8 per nested object or
+# array, 3 levels deep, strings of at most 256 characters. A small model repeating itself
+# ("color": ..., "color": ...) would otherwise never close the object; with the bounds it
+# must, well within the default max_tokens. json_schema has no such bounds.
+JSON_OBJECT_GRAMMAR = r"""
+root ::= "{" space ( member ( "," space member ){0,15} )? "}" space
+member ::= string ":" space value
+value ::= object1 | array1 | scalar
+object1 ::= "{" space ( member1 ( "," space member1 ){0,7} )? "}" space
+member1 ::= string ":" space value1
+array1 ::= "[" space ( value1 ( "," space value1 ){0,7} )? "]" space
+value1 ::= object2 | array2 | scalar
+object2 ::= "{" space ( member2 ( "," space member2 ){0,7} )? "}" space
+member2 ::= string ":" space scalar
+array2 ::= "[" space ( scalar ( "," space scalar ){0,7} )? "]" space
+scalar ::= string | number | ("true" | "false" | "null") space
+string ::= "\"" char{0,256} "\"" space
+char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
+number ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})? space
+space ::= " "?
+"""
 
 
 def json_object_grammar() -> str:
-    """Any JSON object (``response_format: {"type": "json_object"}``)."""
-    return schema_grammar(JSON_OBJECT_SCHEMA, "response_format")
+    """A JSON object (``response_format: {"type": "json_object"}``), bounded as above."""
+    return JSON_OBJECT_GRAMMAR
