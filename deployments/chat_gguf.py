@@ -15,6 +15,7 @@ from ray import serve
 from deployments.model_unload import unload_multiplexed
 from lmwebui.chat.coalesce import coalesce
 from lmwebui.chat.protocol import ChatCompletionRequest
+from lmwebui.chat.text_completion import TextCompletionRequest
 from lmwebui.errors import ModelNotFound
 from lmwebui.inference.chat_engine import GGUFChatEngine
 from lmwebui.inference.engine import EngineConfig
@@ -76,6 +77,12 @@ class ChatGGUF:
         The request's model is the canonical id the caller resolved and routed by."""
         req = ChatCompletionRequest.model_validate(request)
         async for batch in coalesce(self.engine.stream(req)):
+            yield [chunk.model_dump(mode="json", exclude_none=True) for chunk in batch]
+
+    async def complete(self, request: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        """/v1/completions: like ``stream``, over raw prompts (no chat template)."""
+        req = TextCompletionRequest.model_validate(request)
+        async for batch in coalesce(self.engine.complete(req)):
             yield [chunk.model_dump(mode="json", exclude_none=True) for chunk in batch]
 
     async def models(self) -> list[dict[str, Any]]:

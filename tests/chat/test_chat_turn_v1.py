@@ -150,13 +150,17 @@ def test_v1_sse_stream(build: Build) -> None:
         "model": DEFAULT_MODEL,
         "messages": [{"role": "user", "content": QUESTION}],
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
     with client.stream("POST", "/v1/chat/completions", json=body, headers=h) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         data = sse_data(r.read().decode())
     assert data[-1] == "[DONE]"
-    chunks = [json.loads(d) for d in data[:-1]]
+    *chunks, usage = [json.loads(d) for d in data[:-1]]
+    # OpenAI's shape: the usage in a final chunk of its own, with no choices
+    assert usage["choices"] == [] and usage["id"] == chunks[0]["id"]
+    assert usage["usage"] == engine.calls[0].usage.model_dump(exclude_none=True)
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert len({c["id"] for c in chunks}) == 1
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
@@ -164,7 +168,7 @@ def test_v1_sse_stream(build: Build) -> None:
     assert text == ANSWER
     finishes = [c["choices"][0].get("finish_reason") for c in chunks]
     assert finishes[-1] == "stop" and not any(finishes[:-1])
-    assert chunks[-1]["usage"] == engine.calls[0].usage.model_dump(exclude_none=True)
+    assert not any("usage" in c for c in chunks)
     assert engine.calls[0].completed
 
 

@@ -25,10 +25,13 @@ from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
+    ChatMessage,
     ModelCard,
     StreamChunks,
     Usage,
 )
+from lmwebui.chat.text_completion import TextCompletionRequest
+from lmwebui.inference.capabilities import GGUF_REFUSED_PARAMS
 from lmwebui.settings import ChatSettings
 
 # What a request names when it names no model (the platform's default GGUF model).
@@ -96,12 +99,14 @@ class ScriptedEngine(ChatEngine):
             default_model=DEFAULT_MODEL,
             native_reasoning=native_reasoning,
             context_tokens=context_tokens,
+            refused_params=GGUF_REFUSED_PARAMS,  # it stands in for the GGUF engine
         )
         self.script = script
         self.model_ids = list(models)
         self.native_reasoning = native_reasoning
         self.finish_reason = finish_reason
         self.calls: list[Call] = []
+        self.completions: list[TextCompletionRequest] = []  # /v1/completions requests
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         self.blocked = threading.Event()  # a stream reached its block point
@@ -167,6 +172,29 @@ class ScriptedEngine(ChatEngine):
             yield chunk(None, finish=self.finish_reason, usage=usage)
         finally:
             call.closed.set()
+
+    async def complete(self, request: TextCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """/v1/completions: each prompt x n answered with the script's reply (echo first),
+        the usage on the last finish chunk, as the GGUF engine does."""
+        self.completions.append(request)
+        chunk = StreamChunks(request.model)
+        usage = Usage()
+        for p, prompt in enumerate(request.prompts()):
+            reply = self._reply_for(
+                ChatCompletionRequest(
+                    model=request.model, messages=[ChatMessage(role="user", content=prompt)]
+                )
+            )[: request.max_tokens]
+            usage.prompt_tokens += count_tokens(prompt)
+            for i in range(p * request.n, (p + 1) * request.n):
+                yield chunk("", role="assistant", index=i)
+                for text in ([prompt] if request.echo else []) + reply:
+                    yield chunk(text, index=i)
+                usage.completion_tokens += len(reply)
+                usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+                last = p == len(request.prompts()) - 1 and i == (p + 1) * request.n - 1
+                finish = "length" if len(reply) == request.max_tokens else self.finish_reason
+                yield chunk(None, finish=finish, usage=usage if last else None, index=i)
 
     async def _trip(self, fault: _Fault) -> None:
         if fault.error is not None:

@@ -47,12 +47,9 @@ class LiveServer:
 
 
 def start_server(
-    data_dir: Path,
-    env: dict[str, str] | None = None,
-    ready_timeout: float = 300,
-    port: int | None = None,
+    data_dir: Path, env: dict[str, str] | None = None, ready_timeout: float = 300
 ) -> LiveServer:
-    port = port or free_port()
+    port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"serve-{port}.log"
     full_env = {

@@ -8,8 +8,8 @@ the same metrics whichever entry point the request came through.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from lmwebui.auth.service import CurrentUser
 from lmwebui.chat.conversations import ConversationStore, new_conversation_id
@@ -27,6 +27,13 @@ from lmwebui.chat.protocol import (
 from lmwebui.chat.providers import ProviderRegistry, split_model
 from lmwebui.chat.schemas import ChatRequest
 from lmwebui.chat.sessions import StreamSessions
+from lmwebui.chat.text_completion import (
+    TextCompletion,
+    TextCompletionRequest,
+    as_text_chunk,
+    fold_text,
+    text_completion_id,
+)
 from lmwebui.chat.turn import ChatTurn, TurnEvent, TurnPlan
 from lmwebui.errors import ServiceUnavailable, ValidationFailed
 from lmwebui.settings import ChatSettings
@@ -146,7 +153,7 @@ class ChatService:
     ) -> AsyncIterator[ChatCompletionChunk]:
         """The chunks of a /v1 completion. The first one is awaited before this returns,
         so a bad model or request is an HTTP error rather than a broken stream."""
-        stream = self._chunks(user, body)
+        stream = _usage_as_openai(self._chunks(user, body), body.stream_options)
         first = await anext(stream)
         return _prepend(first, stream)
 
@@ -156,25 +163,101 @@ class ChatService:
         chunks = [chunk async for chunk in self._chunks(user, body)]
         return aggregate(chunks, chunks[0].model if chunks else body.model)
 
-    async def _chunks(
+    async def text_completion_stream(
+        self, user: CurrentUser, body: TextCompletionRequest
+    ) -> AsyncIterator[TextCompletion]:
+        """/v1/completions streamed: ``text_completion`` chunks (first awaited here)."""
+        cid = text_completion_id()
+        stream = _usage_as_openai(self._text_chunks(user, body), body.stream_options)
+        first = await anext(stream)
+        return _prepend_text(first, stream, cid)
+
+    async def text_completion(
+        self, user: CurrentUser, body: TextCompletionRequest
+    ) -> TextCompletion:
+        chunks = [chunk async for chunk in self._text_chunks(user, body)]
+        return fold_text(chunks, chunks[0].model if chunks else body.model)
+
+    def _chunks(
         self, user: CurrentUser, body: ChatCompletionRequest
     ) -> AsyncIterator[ChatCompletionChunk]:
+        texts = [m.content for m in body.messages]
+        return self._run(user, body, texts, lambda engine, request: engine.stream(request))
+
+    def _text_chunks(
+        self, user: CurrentUser, body: TextCompletionRequest
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        texts = body.prompts()
+        return self._run(user, body, texts, lambda engine, request: engine.complete(request))
+
+    async def _run(
+        self,
+        user: CurrentUser,
+        body: ChatCompletionRequest | TextCompletionRequest,
+        texts: list[str],
+        start: Callable[[ChatEngine, Any], AsyncIterator[ChatCompletionChunk]],
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """One /v1 request on its engine: limits and refused parameters checked, the model
+        resolved, the same metrics as every chat turn."""
         provider, name = split_model(body.model)
         with StreamMetrics(self._active, provider) as metrics:
-            for message in body.messages:
-                self._check_text(message.content)
+            for text in texts:
+                self._check_text(text)
             self._check_max_tokens(body.max_tokens)
             engine = await self.providers.engine_for(provider, user.id)
+            _check_refused(engine, provider, body)
             request = body.model_copy(
                 update={"model": engine.resolve_model(name), "user": body.user or f"u{user.id}"}
             )
-            async for chunk in engine.stream(request):
+            async for chunk in start(engine, request):
                 if any(c.delta.content for c in chunk.choices):
                     metrics.token()
                 if chunk.usage is not None:
                     u = chunk.usage
                     metrics.completed(request.model, u.prompt_tokens, u.completion_tokens)
                 yield chunk
+
+
+def _check_refused(
+    engine: ChatEngine, provider: str, body: ChatCompletionRequest | TextCompletionRequest
+) -> None:
+    """A parameter the engine cannot honour is a 400 naming it, never a silent drop."""
+    for name in sorted(engine.capabilities.refused_params):
+        if getattr(body, name, None) not in (None, False):
+            raise ValidationFailed(
+                f"{name} is not supported by provider '{provider}'",
+                extra={"fields": [{"field": name, "message": "not supported by this provider"}]},
+            )
+
+
+async def _usage_as_openai(
+    chunks: AsyncIterator[ChatCompletionChunk], options: Any
+) -> AsyncIterator[ChatCompletionChunk]:
+    """OpenAI's streamed usage: none unless ``stream_options.include_usage``, and then in a
+    final chunk of its own with ``choices: []`` (engines put it on their last chunk, which
+    LM WebUI's own turns read)."""
+    usage, last = None, None
+    try:
+        async for chunk in chunks:
+            last = chunk
+            if chunk.usage is not None:
+                usage, chunk = chunk.usage, chunk.model_copy(update={"usage": None})
+            if chunk.choices:
+                yield chunk
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+    if last is not None and usage is not None and options is not None and options.include_usage:
+        yield last.model_copy(update={"choices": [], "usage": usage})
+
+
+async def _prepend_text(
+    first: ChatCompletionChunk, rest: AsyncIterator[ChatCompletionChunk], cid: str
+) -> AsyncIterator[TextCompletion]:
+    async for chunk in _prepend(first, rest):
+        if chunk.usage is not None or any(
+            c.delta.content or c.finish_reason for c in chunk.choices
+        ):
+            yield as_text_chunk(chunk, cid)
 
 
 async def _prepend(

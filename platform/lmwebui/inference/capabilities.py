@@ -5,10 +5,15 @@ from __future__ import annotations
 from lmwebui.chat.engines.base import EngineCapabilities
 from lmwebui.models.files import gguf_model_id
 
+# The batched engine samples in C from logits it does not return: no log probabilities.
+GGUF_REFUSED_PARAMS = frozenset({"logprobs", "top_logprobs"})
+
 
 def gguf_capabilities(default_model: str, n_ctx_per_slot: int) -> EngineCapabilities:
     """The bundled and catalogued GGUF models do not write <think> themselves, so deep
     thinking runs a reasoning pass; one sequence holds one slot's context."""
     return EngineCapabilities(
-        default_model=gguf_model_id(None, default_model), context_tokens=n_ctx_per_slot
+        default_model=gguf_model_id(None, default_model),
+        context_tokens=n_ctx_per_slot,
+        refused_params=GGUF_REFUSED_PARAMS,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -13,12 +14,13 @@ from lmwebui.chat.protocol import (
     ChatMessage,
     ModelCard,
     StreamChunks,
-    Usage,
 )
+from lmwebui.chat.text_completion import TextCompletionRequest
 from lmwebui.errors import ValidationFailed
 from lmwebui.inference import structured
 from lmwebui.inference.capabilities import gguf_capabilities
-from lmwebui.inference.engine import GenerationChunk, GenerationResult, PromptTooLongError
+from lmwebui.inference.choices import Sequence, nth_params, run_sequences
+from lmwebui.inference.engine import GenerationResult, PromptTooLongError
 from lmwebui.inference.engine import SamplingParams as EngineSampling
 from lmwebui.inference.loaded import LoadedModel
 from lmwebui.metrics import get_metrics
@@ -72,6 +74,32 @@ def fit_messages(
         dropped = True
 
 
+def sampling(
+    request: ChatCompletionRequest | TextCompletionRequest,
+    n_vocab: int,
+    max_tokens: int,
+    stop: tuple[str, ...],
+) -> EngineSampling:
+    """The engine's sampling parameters for an OpenAI request (logit_bias ids checked
+    against the model's vocabulary: an unknown id is a 400 naming logit_bias)."""
+    bias = tuple((int(t), b) for t, b in (request.logit_bias or {}).items())
+    if any(t >= n_vocab for t, _ in bias):
+        raise ValidationFailed(
+            f"logit_bias: token ids must be below {n_vocab} (the model's vocabulary)",
+            extra={"fields": [{"field": "logit_bias", "message": "token id out of range"}]},
+        )
+    return EngineSampling(
+        temperature=request.temperature,
+        top_p=request.top_p,
+        max_tokens=max_tokens,
+        seed=request.seed,
+        stop=tuple(dict.fromkeys(stop)),
+        presence_penalty=request.presence_penalty,
+        frequency_penalty=request.frequency_penalty,
+        logit_bias=bias,
+    )
+
+
 class GGUFChatEngine(ChatEngine):
     def __init__(
         self, models_dir: Path, get_model: ModelGetter, default_model: str, n_ctx_per_slot: int
@@ -107,14 +135,8 @@ class GGUFChatEngine(ChatEngine):
         return gguf_model_id(name, self.default_model)
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
-        shape = structured.plan(request)  # response_format / tools (a 400 before queueing)
-        async for chunk in shape.chunks(self._stream(request, shape)):
-            yield chunk
-
-    async def _stream(
-        self, request: ChatCompletionRequest, shape: structured.Structured
-    ) -> AsyncIterator[ChatCompletionChunk]:
         name = request.model  # resolved by the caller (resolve_model)
+        shape = structured.plan(request)  # response_format / tools (a 400 before queueing)
         model = await self._get_model(name)
         ctx = model.engine.n_ctx_per_slot
         wanted = request.max_tokens or DEFAULT_MAX_TOKENS
@@ -123,31 +145,42 @@ class GGUFChatEngine(ChatEngine):
             fit_messages, model, shape.messages(request.messages), reserve
         )
         max_tokens = max(1, min(wanted, ctx - len(tokens) - 1))
-        params = EngineSampling(
-            temperature=request.temperature,
-            top_p=request.top_p,
-            max_tokens=max_tokens,
-            seed=request.seed,
-            stop=tuple(dict.fromkeys([*stops, *request.stop_list()])),
-            grammar=shape.grammar,
-        )
-        chunk = StreamChunks(name)
+        stop = (*stops, *request.stop_list())
+        params = sampling(request, model.engine.n_vocab, max_tokens, stop)
+        params = dataclasses.replace(params, grammar=shape.grammar)
+        seqs = [Sequence(i, 0, tokens, nth_params(params, i)) for i in range(request.n)]
+        async for chunk in shape.chunks(self._run(name, model, seqs)):
+            yield chunk
 
-        yield chunk("", role="assistant")
+    async def complete(self, request: TextCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """The raw prompts, no chat template; choice index = prompt x n + choice."""
+        name = request.model
+        model = await self._get_model(name)
+        ctx = model.engine.n_ctx_per_slot
+        seqs = []
+        for p, text in enumerate(request.prompts()):
+            tokens = await asyncio.to_thread(model.engine.tokenize, text, add_bos=True)
+            if len(tokens) > ctx - 1:
+                raise PromptTooLong(f"Prompt {p} has {len(tokens)} tokens, limit {ctx - 1}")
+            max_tokens = max(1, min(request.max_tokens, ctx - len(tokens) - 1))
+            params = sampling(request, model.engine.n_vocab, max_tokens, tuple(request.stop_list()))
+            echo = text if request.echo else ""
+            seqs += [
+                Sequence(p * request.n + i, p, tokens, nth_params(params, i), echo)
+                for i in range(request.n)
+            ]
+        async for chunk in self._run(name, model, seqs):
+            yield chunk
+
+    async def _run(
+        self, name: str, model: LoadedModel, seqs: list[Sequence]
+    ) -> AsyncIterator[ChatCompletionChunk]:
         try:
-            async for item in model.engine.generate(tokens, params):
-                if isinstance(item, GenerationChunk):
-                    if item.text:
-                        yield chunk(item.text)
-                elif isinstance(item, GenerationResult):
+            async for item in run_sequences(model.engine, seqs, StreamChunks(name)):
+                if isinstance(item, GenerationResult):
                     record_engine_result(name, item)
-                    usage = Usage(
-                        prompt_tokens=item.prompt_tokens,
-                        completion_tokens=item.completion_tokens,
-                        total_tokens=item.prompt_tokens + item.completion_tokens,
-                        prompt_tokens_details={"cached_tokens": item.cached_tokens},
-                    )
-                    yield chunk(None, finish=item.finish_reason, usage=usage)
+                else:
+                    yield item
         except PromptTooLongError as exc:
             raise PromptTooLong(str(exc)) from exc
 

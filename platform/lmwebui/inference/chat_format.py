@@ -2,16 +2,23 @@
 
 The bundled Gemma 3 270M GGUF has no ``tokenizer.chat_template``; llama.cpp's llama-2
 fallback makes it emit nothing useful, so an architecture table picks the format instead.
+
+Tool calls in the history (an assistant's ``tool_calls``, ``tool`` messages answering them)
+are rendered as text every format can carry (``with_tool_text``): the call as a
+``<tool_call>`` JSON line in the assistant turn, the result as a ``<tool_response>`` in a
+turn of its own (a user turn for formats without a tool role).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from lmwebui.chat.protocol import ChatMessage
+from lmwebui.chat.protocol import ChatMessage, Role
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,42 @@ class FormattedPrompt:
 
 
 Formatter = Callable[[Sequence[ChatMessage]], FormattedPrompt]
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _tool_call_text(message: ChatMessage) -> str:
+    calls = [
+        "<tool_call>"
+        + json.dumps(
+            {"id": c.id, "name": c.function.name, "arguments": _arguments(c.function.arguments)}
+        )
+        + "</tool_call>"
+        for c in message.tool_calls or []
+    ]
+    return "\n".join([message.content, *calls]).strip()
+
+
+def with_tool_text(
+    messages: Sequence[ChatMessage], *, tool_role: Role = "tool"
+) -> list[ChatMessage]:
+    """Plain role/content messages: tool calls and tool results written into the text."""
+    out = []
+    for m in messages:
+        if m.role == "assistant" and m.tool_calls:
+            out.append(ChatMessage(role="assistant", content=_tool_call_text(m)))
+        elif m.role == "tool":
+            about = json.dumps({"tool_call_id": m.tool_call_id, "name": m.name})
+            text = f"<tool_response>{about}\n{m.content}</tool_response>"
+            out.append(ChatMessage(role=tool_role, content=text))
+        else:
+            out.append(ChatMessage(role=m.role, content=m.content))
+    return out
 
 
 def _fold_system(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -37,7 +80,7 @@ def _fold_system(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
 
 def gemma_format(messages: Sequence[ChatMessage]) -> FormattedPrompt:
     parts = []
-    for m in _fold_system(messages):
+    for m in _fold_system(with_tool_text(messages, tool_role="user")):
         role = "model" if m.role == "assistant" else "user"
         parts.append(f"<start_of_turn>{role}\n{m.content.strip()}<end_of_turn>\n")
     parts.append("<start_of_turn>model\n")
@@ -45,15 +88,16 @@ def gemma_format(messages: Sequence[ChatMessage]) -> FormattedPrompt:
 
 
 def chatml_format(messages: Sequence[ChatMessage]) -> FormattedPrompt:
-    parts = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages]
+    parts = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in with_tool_text(messages)]
     parts.append("<|im_start|>assistant\n")
     return FormattedPrompt("".join(parts), ("<|im_end|>",), add_bos=False)
 
 
 def llama3_format(messages: Sequence[ChatMessage]) -> FormattedPrompt:
     parts = ["<|begin_of_text|>"]
-    for m in messages:
-        parts.append(f"<|start_header_id|>{m.role}<|end_header_id|>\n\n{m.content}<|eot_id|>")
+    for m in with_tool_text(messages):
+        role = "ipython" if m.role == "tool" else m.role  # llama 3's tool-output role
+        parts.append(f"<|start_header_id|>{role}<|end_header_id|>\n\n{m.content}<|eot_id|>")
     parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
     return FormattedPrompt("".join(parts), ("<|eot_id|>",), add_bos=False)
 
@@ -75,7 +119,12 @@ def build_formatter(metadata: dict[str, str], bos_text: str, eos_text: str) -> F
         jinja = Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
 
         def from_template(messages: Sequence[ChatMessage]) -> FormattedPrompt:
-            rendered = jinja(messages=[m.model_dump() for m in messages])  # type: ignore[misc]
+            try:
+                plain = with_tool_text(messages)
+                rendered = jinja(messages=[m.model_dump() for m in plain])  # type: ignore[misc]
+            except Exception:  # a template without a tool role (e.g. strict alternation)
+                plain = with_tool_text(messages, tool_role="user")
+                rendered = jinja(messages=[m.model_dump() for m in plain])  # type: ignore[misc]
             text = rendered.prompt
             return FormattedPrompt(
                 text, (eos_text,) if eos_text else (), add_bos=not text.startswith(bos_text)

@@ -47,7 +47,10 @@ def test_streaming_matches_non_streaming(chat_client: TestClient) -> None:
     }
     full = api.chat.completions.create(**kw)  # type: ignore[call-overload]
     parts, usage = [], None
-    for chunk in api.chat.completions.create(stream=True, **kw):  # type: ignore[call-overload]
+    stream = api.chat.completions.create(  # type: ignore[call-overload]
+        stream=True, stream_options={"include_usage": True}, **kw
+    )
+    for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             parts.append(chunk.choices[0].delta.content)
         usage = chunk.usage or usage

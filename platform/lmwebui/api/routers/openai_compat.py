@@ -1,4 +1,4 @@
-"""OpenAI-compatible /v1/models and /v1/chat/completions (JSON and SSE)."""
+"""OpenAI-compatible /v1/models, /v1/chat/completions and /v1/completions (JSON and SSE)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from lmwebui.api.deps import ApiUserDep, ChatDep, V1ChatRateLimit
 from lmwebui.api.responses import CHAT_ERRORS, errors
 from lmwebui.chat.events import ErrorEvent
 from lmwebui.chat.protocol import (
-    ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
     ModelCard,
 )
+from lmwebui.chat.text_completion import TextCompletion, TextCompletionRequest
 from lmwebui.errors import error_body
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -54,7 +54,28 @@ async def chat_completions(
     )
 
 
-async def sse(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[str]:
+@router.post(
+    "/completions",
+    dependencies=[V1ChatRateLimit],
+    response_model=TextCompletion,
+    response_model_exclude_none=True,
+    responses={
+        **CHAT_ERRORS,
+        200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when stream"},
+    },
+)
+async def completions(
+    body: TextCompletionRequest, user: ApiUserDep, chat: ChatDep
+) -> TextCompletion | StreamingResponse:
+    if not body.stream:
+        return await chat.text_completion(user, body)
+    chunks = await chat.text_completion_stream(user, body)
+    return StreamingResponse(
+        sse(chunks), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def sse(chunks: AsyncIterator[BaseModel]) -> AsyncIterator[str]:
     """``data: <chunk>`` lines, ``data: [DONE]`` at the end; an error after the first chunk
     (the status is sent) is one ``data: {"error": ...}`` line in the error contract."""
     try:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.chat.text_completion import TextCompletionRequest
 from lmwebui.errors import ValidationFailed
 
 
@@ -19,6 +20,9 @@ class EngineCapabilities:
     native_reasoning: bool = False
     # Tokens one sequence may hold (prompt + answer); None when the engine does not say.
     context_tokens: int | None = None
+    # OpenAI request parameters this engine cannot honour: a request that sets one is a 400
+    # naming it (chat/service.py), never a silent drop.
+    refused_params: frozenset[str] = frozenset()
 
 
 class ChatEngine(ABC):
@@ -39,6 +43,11 @@ class ChatEngine(ABC):
         """Yield chunks for ``request`` (whose model is already resolved); the last one
         carries ``usage`` and a ``finish_reason``. Closing the iterator early cancels
         generation."""
+
+    def complete(self, request: TextCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """/v1/completions: the raw prompts (no chat template) as chunks whose choice index is
+        prompt x n + choice. Engines without a raw-prompt path refuse it."""
+        raise ValidationFailed("This provider does not serve /v1/completions")
 
     @abstractmethod
     async def models(self) -> list[ModelCard]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI
@@ -44,6 +46,36 @@ def map_openai_error(exc: Exception) -> Exception:
     return exc
 
 
+# Passed through as the client sent them (unset ones are left out); the upstream refuses
+# what it cannot do. Log probabilities are refused here: the chunks carry no logprobs.
+PASSED_THROUGH = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "n",
+    "user",
+)
+UPSTREAM_REFUSED = frozenset({"logprobs", "top_logprobs"})
+
+
+def upstream_params(request: ChatCompletionRequest) -> dict[str, Any]:
+    always = ("temperature", "top_p", "max_tokens")
+    params = {
+        k: getattr(request, k)
+        for k in PASSED_THROUGH
+        if k in always or k in request.model_fields_set
+    }
+    if request.max_completion_tokens is not None:  # the newer name alone (o-series models)
+        params["max_tokens"] = None
+    params["stop"] = request.stop_list() or None
+    return {k: v for k, v in params.items() if v is not None}
+
+
 class OpenAIChatEngine(ChatEngine):
     """One client per (base URL, key); the SDK's own retries are off so timeouts are bounded."""
 
@@ -54,7 +86,8 @@ class OpenAIChatEngine(ChatEngine):
         timeout_s: float,
         capabilities: EngineCapabilities | None = None,
     ) -> None:
-        self.capabilities = capabilities or EngineCapabilities()
+        caps = capabilities or EngineCapabilities()
+        self.capabilities = replace(caps, refused_params=caps.refused_params | UPSTREAM_REFUSED)
         self.client = AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
@@ -63,14 +96,10 @@ class OpenAIChatEngine(ChatEngine):
         try:
             upstream = await self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=request.model,
-                messages=[m.model_dump() for m in request.messages],  # type: ignore[misc]
-                temperature=request.temperature,
-                top_p=request.top_p,
-                max_tokens=request.max_tokens,
-                stop=request.stop_list() or None,
-                seed=request.seed,
+                messages=[m.model_dump(exclude_none=True) for m in request.messages],  # type: ignore[misc]
                 stream=True,
                 stream_options={"include_usage": True},
+                **upstream_params(request),
             )
             async with upstream:
                 async for chunk in upstream:

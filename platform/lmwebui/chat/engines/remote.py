@@ -13,6 +13,7 @@ from typing import Any
 
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.chat.text_completion import TextCompletionRequest
 from lmwebui.remote_errors import ray_errors
 
 WHAT = "model replica"
@@ -38,11 +39,20 @@ class HandleChatEngine(ChatEngine):
     def resolve_model(self, name: str | None) -> str:
         return self._resolve(name) if self._resolve else super().resolve_model(name)
 
-    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+    def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        return self._chunks("stream", request)
+
+    def complete(self, request: TextCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        return self._chunks("complete", request)
+
+    async def _chunks(
+        self, method: str, request: ChatCompletionRequest | TextCompletionRequest
+    ) -> AsyncIterator[ChatCompletionChunk]:
         opts: dict[str, Any] = {"stream": True}
         if self.multiplexed:
             opts["multiplexed_model_id"] = request.model
-        gen = self.handle.options(**opts).stream.remote(request.model_dump(mode="json"))
+        call = getattr(self.handle.options(**opts), method)
+        gen = call.remote(request.model_dump(mode="json"))
         try:
             with ray_errors(WHAT):
                 async for batch in gen:  # the deployment sends lists of chunks (coalesced)

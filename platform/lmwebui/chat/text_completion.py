@@ -1,0 +1,133 @@
+"""OpenAI's legacy completions (/v1/completions): prompt in, text out, no chat template.
+
+The engines answer a ``TextCompletionRequest`` with the same chunks as a chat completion
+(one choice index per prompt x n); the service reshapes them into ``text_completion``
+objects here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lmwebui.chat.params import (
+    MAX_CHOICES,
+    MAX_STOP,
+    REFUSED_COMPLETION_PARAMS,
+    refuse_if_set,
+    stop_list,
+)
+from lmwebui.chat.protocol import ChatCompletionChunk, StreamOptions, Usage, fold_choices, now
+
+MAX_PROMPTS = 8  # prompts in one request (each is n choices)
+DEFAULT_COMPLETION_TOKENS = 16  # OpenAI's default for /v1/completions
+
+
+class TextCompletionRequest(BaseModel):
+    """The /v1/completions request; see chat/params.py for what is refused and ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
+    prompt: str | list[str] = Field(description=f"A prompt or up to {MAX_PROMPTS} prompts.")
+    max_tokens: int = Field(DEFAULT_COMPLETION_TOKENS, ge=1, description="Most tokens per choice.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    stop: list[str] | str | None = Field(None, description=f"Stop strings (at most {MAX_STOP}).")
+    echo: bool = Field(False, description="Return the prompt before the completion.")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per repeat.")
+    logit_bias: dict[str, float] | None = Field(None, description="Token id -> bias.")
+    n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices per prompt.")
+    logprobs: int | None = Field(None, ge=0, le=5, description="Log probabilities (if able).")
+    stream: bool = Field(False, description="Stream text_completion chunks (SSE).")
+    stream_options: StreamOptions | None = Field(None, description="Streaming options.")
+    user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
+    suffix: Any = Field(None, description="Refused (400): no fill-in-the-middle.")
+    best_of: Any = Field(None, description="Refused (400): use n.")
+
+    @field_validator(*REFUSED_COMPLETION_PARAMS, mode="before")
+    @classmethod
+    def _refused(cls, value: Any, info: Any) -> Any:
+        return refuse_if_set(info.field_name, value, REFUSED_COMPLETION_PARAMS)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompts(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_PROMPTS:
+            raise ValueError(f"between 1 and {MAX_PROMPTS} prompts")
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_count(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(value, list) and len(value) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop strings")
+        return value
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (value or {}).items():
+            if not token.isdigit() or not -100 <= bias <= 100:
+                raise ValueError("keys are token ids, values biases in [-100, 100]")
+        return value
+
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+
+    def stop_list(self) -> list[str]:
+        return stop_list(self.stop)
+
+
+class TextChoice(BaseModel):
+    index: int = 0
+    text: str
+    logprobs: None = None
+    finish_reason: str | None = None
+
+
+class TextCompletion(BaseModel):
+    """A whole answer, or (streaming) one chunk of it: OpenAI uses one object type."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[TextChoice]
+    usage: Usage | None = None
+
+
+def text_completion_id() -> str:
+    return f"cmpl-{uuid.uuid4().hex[:24]}"
+
+
+def as_text_chunk(chunk: ChatCompletionChunk, cid: str) -> TextCompletion:
+    return TextCompletion(
+        id=cid,
+        created=chunk.created,
+        model=chunk.model,
+        choices=[
+            TextChoice(index=c.index, text=c.delta.content or "", finish_reason=c.finish_reason)
+            for c in chunk.choices
+        ],
+        usage=chunk.usage,
+    )
+
+
+def fold_text(chunks: list[ChatCompletionChunk], model: str) -> TextCompletion:
+    """A finished stream as one ``text_completion``."""
+    usage = next((c.usage for c in reversed(chunks) if c.usage is not None), Usage())
+    return TextCompletion(
+        id=text_completion_id(),
+        created=now(),
+        model=model,
+        choices=[
+            TextChoice(index=i, text=text, finish_reason=finish)
+            for i, (text, finish) in fold_choices(chunks).items()
+        ],
+        usage=usage,
+    )
