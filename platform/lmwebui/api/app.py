@@ -71,5 +71,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         ws_downloads.router,
     ):
         app.include_router(router)
-    install_openapi(app)
+    install_openapi(app, settings)
     return app

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lmwebui.errors import AppError, code_for_status, error_body, validation_failed
 from lmwebui.metrics import get_metrics
@@ -25,6 +26,17 @@ def error_response(exc: AppError, request: Request | None = None) -> JSONRespons
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` of a 405: every method some route serves at this path (the router
+    names at most the first route's, or none, when several routes share a path)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] == Match.FULL for r in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Every handler of the app's error contract, registered in one place."""
 
@@ -38,13 +50,16 @@ def register_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(validation_failed(exc.errors()), request)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return JSONResponse(
             error_body(detail, code_for_status(exc.status_code)),
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers or None,
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

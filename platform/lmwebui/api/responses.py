@@ -8,6 +8,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from lmwebui.api.openapi_limits import publish_limits
+from lmwebui.settings import Settings
+
 
 class ErrorBody(BaseModel):
     """Every 4xx/5xx answer (the API reference's error format)."""
@@ -47,8 +50,9 @@ CHAT_ERRORS = errors(400, 401, 404, 429, 502, 503, 504)
 UPLOAD_ERRORS = errors(400, 401, 403, 409, 413, 415, 429, 503, 507)
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Request validation answers 400 with ErrorBody here, not FastAPI's 422 shape."""
+def install_openapi(app: FastAPI, settings: Settings | None = None) -> None:
+    """Request validation answers 400 with ErrorBody here, not FastAPI's 422 shape; the
+    configured bounds of ``settings`` are published (api/openapi_limits.py)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -70,6 +74,8 @@ def install_openapi(app: FastAPI) -> None:
                     )
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
+        if settings is not None:
+            publish_limits(schema, settings)
         app.openapi_schema = schema
         return schema
 

@@ -11,6 +11,7 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from lmwebui.chat.params import (
     MAX_CHOICES,
@@ -22,6 +23,12 @@ from lmwebui.chat.params import (
 )
 
 Role = Literal["system", "user", "assistant", "tool"]
+
+
+def integral(value: Any) -> Any:
+    """An integer of a strict /v1 body (a before-validator): never a string or a boolean,
+    but JSON's ``2.0`` is the integer 2 (so says JSON Schema)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class ToolCallFunction(BaseModel):
@@ -111,6 +118,15 @@ class ChatMessage(BaseModel):
         return content_text(value)
 
 
+# published: what _stop_count and _logit_bias below check
+_STOPS: JsonDict = {"type": "array", "items": {"type": "string"}, "maxItems": MAX_STOP}
+_LOGIT_BIAS: JsonDict = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[0-9]+$"},
+    "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100},
+}
+
+
 class ChatCompletionRequest(BaseModel):
     """Subset of OpenAI's request that the platform honours. Strict: ``"stream": 0`` or
     ``"max_tokens": "5"`` is a 400, not coerced (an integer is still a number)."""
@@ -125,12 +141,18 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(
         None, ge=1, description="Most tokens to generate (OpenAI's newer name; wins)."
     )
-    stop: list[str] | str | None = Field(None, description=f"Stop strings (at most {MAX_STOP}).")
+    stop: list[str] | str | None = Field(
+        None,
+        description=f"Stop strings (at most {MAX_STOP}).",
+        json_schema_extra={"anyOf": [_STOPS, {"type": "string"}, {"type": "null"}]},
+    )
     seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per repeat.")
     logit_bias: dict[str, float] | None = Field(
-        None, description="Token id -> bias in [-100, 100] added to its logit."
+        None,
+        description="Token id -> bias in [-100, 100] added to its logit.",
+        json_schema_extra={"anyOf": [_LOGIT_BIAS, {"type": "null"}]},
     )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices to generate.")
     logprobs: bool = Field(False, description="Return log probabilities (engine permitting).")
@@ -169,6 +191,10 @@ class ChatCompletionRequest(BaseModel):
         if isinstance(value, list) and len(value) > MAX_STOP:
             raise ValueError(f"at most {MAX_STOP} stop strings")
         return value
+
+    _integers = field_validator(
+        "max_tokens", "max_completion_tokens", "seed", "n", "top_logprobs", mode="before"
+    )(integral)
 
     @field_validator("logit_bias")
     @classmethod

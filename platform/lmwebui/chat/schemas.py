@@ -3,7 +3,7 @@ REST responses of chat and conversations."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from lmwebui.chat.events import Citation, FinalAnswer, ReasoningStep, Sparse
 
@@ -21,11 +21,19 @@ PROVIDER_ALIASES = {
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    message: str = Field(min_length=1, description="The user's message.")
+    message: str = Field(
+        min_length=1,
+        description="The user's message (not only white space).",
+        json_schema_extra={"pattern": r"\S"},
+    )
     conversation_id: str | None = Field(
         None, max_length=40, description="Continue this conversation (must be the caller's)."
     )
-    provider: str = Field("gguf", description="gguf (llama.cpp), openai or vllm.")
+    provider: str = Field(
+        "gguf",
+        description="gguf (llama.cpp), openai or vllm (any case).",
+        json_schema_extra={"enum": list[JsonValue](sorted(PROVIDER_ALIASES))},
+    )
     model: str | None = Field(None, max_length=255, description="Model id; default per provider.")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens in the answer.")

@@ -4,23 +4,34 @@ OpenAI-compatible /v1/embeddings request and response."""
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lmwebui.chat.protocol import integral
 from lmwebui.errors import ModelNotFound, ValidationFailed
 from lmwebui.rag.types import EmbedderInfo, Embeddings, SearchMode, StoreHit
 from lmwebui.settings import RagSettings
 
+NON_BLANK = r"\S"  # published: a text with something besides white space
+
 
 class EmbeddingsRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # /v1: no coercion of types
 
-    input: str | list[str] = Field(description="Text or list of texts to embed.")
+    input: (
+        Annotated[str, Field(json_schema_extra={"pattern": NON_BLANK})]
+        | Annotated[
+            list[Annotated[str, Field(json_schema_extra={"pattern": NON_BLANK})]],
+            Field(min_length=1),
+        ]
+    ) = Field(description="Text or list of texts to embed (the bounds are in settings).")
     model: str = Field(min_length=1, max_length=255, description="The embedding model id.")
     encoding_format: Literal["float", "base64"] = Field("float", description="Vector format.")
     dimensions: int | None = Field(None, ge=1, description="Must equal the model's dimension.")
     user: str | None = Field(None, max_length=256, description="End-user id (ignored).")
+
+    _integers = field_validator("dimensions", mode="before")(integral)
 
     def texts(self, settings: RagSettings) -> list[str]:
         texts = [self.input] if isinstance(self.input, str) else list(self.input)

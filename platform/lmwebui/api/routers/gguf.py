@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 
 from lmwebui.api.deps import CurrentUserDep, GGUFDep, UploadRateLimit
 from lmwebui.api.responses import UPLOAD_ERRORS, errors
@@ -19,9 +21,22 @@ from lmwebui.models.schemas import (
     TaskList,
     UploadResult,
 )
+from lmwebui.models.storage import MAX_NAME_CHARS
 
 router = APIRouter(prefix="/api/gguf", tags=["gguf"], responses=errors(401))
 HUB_ERRORS = errors(400, 403, 404, 502, 504)
+# A local model's name as the routes take it: ".gguf" is added when missing, then the
+# service checks it (storage.check_model_name: no path, no "..", at most MAX_NAME_CHARS).
+ModelName = Annotated[
+    str,
+    Path(
+        description="A local model: a plain file name (.gguf is added when missing).",
+        json_schema_extra={
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*$",
+            "maxLength": MAX_NAME_CHARS - len(".gguf"),
+        },
+    ),
+]
 
 
 @router.post("/resolve", response_model=ResolveResult, responses=HUB_ERRORS)
@@ -87,11 +102,13 @@ async def upload(request: Request, user: CurrentUserDep, gguf: GGUFDep) -> Uploa
 
 
 @router.get("/compatibility/{model_name}", response_model=Compatibility, responses=errors(400, 404))
-async def compatibility(model_name: str, _user: CurrentUserDep, gguf: GGUFDep) -> Compatibility:
+async def compatibility(
+    model_name: ModelName, _user: CurrentUserDep, gguf: GGUFDep
+) -> Compatibility:
     return await gguf.compatibility(model_name)
 
 
 @router.delete("/{model_name}", response_model=DeleteResult, responses=errors(400, 403, 404, 503))
-async def delete_model(model_name: str, user: CurrentUserDep, gguf: GGUFDep) -> DeleteResult:
+async def delete_model(model_name: ModelName, user: CurrentUserDep, gguf: GGUFDep) -> DeleteResult:
     """Unload it from every chat replica, then remove the file (the default is protected)."""
     return await gguf.delete(user, model_name)
