@@ -197,7 +197,9 @@ def actor_download(env: Env, clients: dict[str, Any]) -> float:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-        cfg = DownloadConfig(models_dir=str(models), hub_endpoint=env.hub_url, reserve_free_bytes=0)
+        cfg = DownloadConfig(
+            models_dir=str(models), hub_endpoint=env.hub_url, reserve_free_bytes=0, fsync=env.fsync
+        )
         clients["ray"] = RayDownloads(cfg)
     client = clients["ray"]
     (models / FILE).unlink(missing_ok=True)

@@ -7,8 +7,10 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from typing import Any
 
+from lmwebui import serve_runtime
 from lmwebui.settings import Settings, describe_validation_error, load_settings
 
 APP_NAME = "lmwebui"
@@ -66,16 +68,41 @@ def serve_command(args: argparse.Namespace) -> int:
         return _fail(describe_validation_error(exc))
 
     _ray_env(settings)
-    import ray
-    from ray import serve
+    serve_runtime.haproxy_env(settings.http_host)
+    tree = serve_runtime.ProcessTree()
+    stop = threading.Event()
 
-    from deployments.app import build_app
-    from deployments.config import AppArgs
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    started_ray = _init_ray(settings)
+    signal.signal(signal.SIGTERM, _on_signal)  # ray.init installs its own (it aborts)
+    failed = threading.Event()
+    # Deploying waits on Ray, which a signal to the process group may already have taken
+    # down; the main thread only waits for the signal, so the stop never waits on Ray.
+    threading.Thread(
+        target=_serve_until, args=(stop, failed, settings), daemon=True, name="serve"
+    ).start()
+    while not stop.wait(2.0):
+        tree.remember()  # HAProxy reloads start new processes
+    print("lmwebui: shutting down", flush=True)
+    serve_runtime.shutdown(APP_NAME, started_ray, tree)
+    serve_runtime.exit_now(1 if failed.is_set() else 0)  # skips Ray's slow atexit hooks
+
+
+def _init_ray(settings: Settings) -> bool:
+    """Start a local Ray, or join RAY_ADDRESS; True when this process started it."""
+    import ray
 
     address = settings.ray_address or os.environ.get("RAY_ADDRESS")
-    started_ray = address is None
-    init_kwargs: dict[str, Any] = {"namespace": APP_NAME, "log_to_driver": True}
-    if started_ray:
+    init_kwargs: dict[str, Any] = {
+        "namespace": APP_NAME,
+        "log_to_driver": True,
+        "runtime_env": {"worker_process_setup_hook": serve_runtime.SETUP_HOOK},
+    }
+    if address is None:
         init_kwargs.update(
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
@@ -84,14 +111,16 @@ def serve_command(args: argparse.Namespace) -> int:
     else:
         init_kwargs["address"] = address
     ray.init(**init_kwargs)
+    return address is None
 
-    stop = threading.Event()
 
-    def _on_signal(signum: int, _frame: object) -> None:
-        stop.set()
+def _serve_until(stop: threading.Event, failed: threading.Event, settings: Settings) -> None:
+    """Deploy the app, then keep the scrape targets current until `stop`."""
+    from ray import serve
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    from deployments.app import build_app
+    from deployments.config import AppArgs
+
     try:
         serve.start(
             proxy_location=settings.proxy_location,
@@ -103,14 +132,20 @@ def serve_command(args: argparse.Namespace) -> int:
             route_prefix="/",
             blocking=False,
         )
-        print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
-        while not stop.is_set():
-            _refresh_targets(settings)
-            stop.wait(10.0)
-    finally:
-        print("lmwebui: shutting down", flush=True)
-        _shutdown(started_ray)
-    return 0
+    except Exception:
+        if not stop.is_set():
+            traceback.print_exc()
+            failed.set()
+            stop.set()
+        return
+    print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
+    _refresh_targets_until(stop, settings)
+
+
+def _refresh_targets_until(stop: threading.Event, settings: Settings) -> None:
+    while not stop.is_set():
+        _refresh_targets(settings)
+        stop.wait(10.0)
 
 
 def _refresh_targets(settings: Settings) -> None:
@@ -131,29 +166,6 @@ def observe_command(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _fail(describe_validation_error(exc))
     return run_prometheus(settings, args.prometheus_port)
-
-
-def _shutdown(started_ray: bool, timeout_s: float = 45.0) -> None:
-    """Stop Serve, then Ray. Bounded: a Ray already half-killed (a signal sent to the whole
-    process group reaches the raylet too) must not hang the exit."""
-    import ray
-    from ray import serve
-
-    def _stop_serve() -> None:
-        try:
-            if started_ray:
-                serve.shutdown()
-            else:
-                serve.delete(APP_NAME)
-        except Exception as exc:  # Ray may already be gone
-            print(f"lmwebui: serve shutdown: {exc}", file=sys.stderr)
-
-    worker = threading.Thread(target=_stop_serve, daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    if worker.is_alive():
-        print("lmwebui: serve did not stop in time; stopping Ray", file=sys.stderr)
-    ray.shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:

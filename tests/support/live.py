@@ -47,9 +47,12 @@ class LiveServer:
 
 
 def start_server(
-    data_dir: Path, env: dict[str, str] | None = None, ready_timeout: float = 300
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 300,
+    port: int | None = None,
 ) -> LiveServer:
-    port = free_port()
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"serve-{port}.log"
     full_env = {
