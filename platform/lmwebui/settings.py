@@ -8,6 +8,7 @@ or a deployment's ``__init__``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -93,6 +94,31 @@ class ChatSettings(BaseSettings):
         None, description="OpenAI-compatible URL of the vLLM Serve app; enables provider vllm."
     )
     vllm_default_model: str | None = Field(None, description="Default model for provider vllm.")
+    allowed_provider_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names or IPs a user's own provider base URL may reach although they "
+        "are not public (loopback, private, link-local...); '.example.com' allows its "
+        "subdomains. Empty: public addresses only. Comma-separated in the environment. "
+        "Server-wide URLs (openai_base_url, vllm_base_url) are trusted and need no entry.",
+    )
+    allowed_provider_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDR, e.g. 10.20.0.0/16) a user's own provider base URL may "
+        "reach although they are not public. Cloud metadata addresses stay refused. "
+        "Comma-separated in the environment.",
+    )
+
+    @field_validator("allowed_provider_hosts", "allowed_provider_networks", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("allowed_provider_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(v, strict=False)) for v in value]
 
 
 class GGUFSettings(BaseSettings):

@@ -69,6 +69,8 @@ def live_server(
             "LMWEBUI_RATE_LIMITS__AUTH": AUTH_LIMIT,
             "HF_ENDPOINT": live_hub.url,  # the local hub (tests/hub_server.py)
             "LMWEBUI_ADMIN_EMAILS": LIVE_ADMIN,
+            # test_chat_serve points a user's `openai` provider at the platform's own /v1
+            "LMWEBUI_CHAT__ALLOWED_PROVIDER_HOSTS": "127.0.0.1",
             **cluster_env,
         },
     )

@@ -19,6 +19,7 @@ from lmwebui.chat.sessions import StreamSessions
 from lmwebui.db import Database
 from lmwebui.models.management import GGUFService
 from lmwebui.models.runtime import GGUFRuntime
+from lmwebui.netpolicy import OutboundPolicy
 from lmwebui.rag.backends import RagBackends
 from lmwebui.rag.context import ChatRetrieval
 from lmwebui.rag.registry import DocumentRegistry
@@ -88,6 +89,7 @@ def build_providers(
         chat.openai_timeout_s,
         provider_keys.lookup,
         EngineCapabilities(default_model=UPSTREAM_DEFAULT_MODEL),
+        provider_keys.policy,
     )
     return ProviderRegistry(engines, upstream)
 
@@ -103,7 +105,13 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
         {"auth": rl.auth, "chat": rl.chat, "upload": rl.upload},
         enabled=rl.enabled,
     )
-    provider_keys = ProviderKeyService(db, secrets.fernet_key)
+    provider_keys = ProviderKeyService(
+        db,
+        secrets.fernet_key,
+        OutboundPolicy(
+            settings.chat.allowed_provider_hosts, settings.chat.allowed_provider_networks
+        ),
+    )
     conversations = ConversationStore(db)
     rag = (
         RagService(runtime.rag(settings), DocumentRegistry(db), conversations, settings.rag)

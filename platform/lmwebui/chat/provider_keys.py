@@ -11,6 +11,7 @@ from lmwebui.chat.schemas import ProviderKeyOut, ProviderKeySet
 from lmwebui.db import Database
 from lmwebui.db.models import ProviderKey
 from lmwebui.errors import NotFound, ValidationFailed, iso_utc
+from lmwebui.netpolicy import OutboundPolicy, OutboundRefused
 
 KEYED_PROVIDERS = {"openai"}
 
@@ -20,9 +21,10 @@ def mask(key: str) -> str:
 
 
 class ProviderKeyService:
-    def __init__(self, db: Database, fernet_key: bytes) -> None:
+    def __init__(self, db: Database, fernet_key: bytes, policy: OutboundPolicy) -> None:
         self.db = db
         self.fernet = Fernet(fernet_key)
+        self.policy = policy
 
     @staticmethod
     def _check(provider: str) -> str:
@@ -35,6 +37,8 @@ class ProviderKeyService:
         self, user_id: int, provider: str, api_key: str, base_url: str | None
     ) -> ProviderKeySet:
         provider = self._check(provider)
+        if base_url is not None:
+            await self._check_url(base_url)
         token = self.fernet.encrypt(api_key.encode()).decode()
         async with self.db.session() as s, s.begin():
             await s.execute(
@@ -53,6 +57,17 @@ class ProviderKeyService:
                 )
             )
         return ProviderKeySet(provider=provider, key=mask(api_key), base_url=base_url)
+
+    async def _check_url(self, base_url: str) -> None:
+        """A user's base URL is where the platform will send the key and the prompts: it must
+        pass the outbound policy (public addresses only unless an admin allows the host)."""
+        try:
+            await self.policy.check_url(base_url)
+        except OutboundRefused as exc:
+            raise ValidationFailed(
+                f"base_url is refused by the outbound URL policy: {exc}",
+                extra={"fields": [{"field": "base_url", "message": str(exc)}]},
+            ) from None
 
     async def list(self, user_id: int) -> list[ProviderKeyOut]:
         async with self.db.session() as s:

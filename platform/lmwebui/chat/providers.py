@@ -10,7 +10,8 @@ from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
 from lmwebui.chat.protocol import ModelCard
 from lmwebui.chat.schemas import PROVIDER_ALIASES
-from lmwebui.errors import ValidationFailed
+from lmwebui.errors import UpstreamError, ValidationFailed
+from lmwebui.netpolicy import OutboundPolicy, OutboundRefused
 
 # (user id) -> (api key, base url) of the user's own upstream key, or None
 KeyLookup = Callable[[int, str], Awaitable[tuple[str, str | None] | None]]
@@ -26,6 +27,7 @@ class OpenAIEngines:
         timeout_s: float,
         lookup: KeyLookup | None,
         capabilities: EngineCapabilities,
+        policy: OutboundPolicy,
         max_clients: int = 64,
     ) -> None:
         self.capabilities = capabilities
@@ -33,12 +35,15 @@ class OpenAIEngines:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.lookup = lookup
+        self.policy = policy
         self._clients: OrderedDict[str, OpenAIChatEngine] = OrderedDict()
         self._max = max_clients
 
     async def for_user(self, user_id: int) -> ChatEngine:
         own = await self.lookup(user_id, "openai") if self.lookup else None
         key, base = own if own else (self.api_key, self.base_url)
+        # the server-wide URL is the admin's (trusted); a user's own goes through the policy
+        user_url = base is not None and own is not None
         if own and own[1] is None:
             base = self.base_url
         if not key:
@@ -46,10 +51,23 @@ class OpenAIEngines:
                 "Provider 'openai' has no API key: set one with PUT /api/providers/openai/key "
                 "or configure LMWEBUI_CHAT__OPENAI_API_KEY"
             )
-        cache_key = hashlib.sha256(f"{base}\0{key}".encode()).hexdigest()
+        if user_url and base is not None:
+            try:
+                self.policy.check_syntax(base)
+            except OutboundRefused as exc:
+                raise UpstreamError(
+                    f"The provider base URL is refused by the outbound policy: {exc}"
+                ) from None
+        cache_key = hashlib.sha256(f"{user_url}\0{base}\0{key}".encode()).hexdigest()
         engine = self._clients.get(cache_key)
         if engine is None:
-            engine = OpenAIChatEngine(base, key, self.timeout_s, self.capabilities)
+            engine = OpenAIChatEngine(
+                base,
+                key,
+                self.timeout_s,
+                self.capabilities,
+                http_client=self.policy.http_client(self.timeout_s) if user_url else None,
+            )
             self._clients[cache_key] = engine
             while len(self._clients) > self._max:
                 _, old = self._clients.popitem(last=False)

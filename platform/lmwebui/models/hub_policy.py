@@ -4,7 +4,9 @@ Only the configured hub origin (``HF_ENDPOINT`` or ``gguf.hub_endpoint``) and th
 host names are accepted in a ``file_url``. Redirects may go to the hub itself or to the
 configured CDN host names, and those must resolve to (and be connected on) public
 addresses. IP literals are refused unless they are the configured endpoint itself (a local
-mirror the operator chose).
+mirror the operator chose). The address checks are the platform's one outbound policy
+(``lmwebui.netpolicy.is_public_address``: no loopback, private, link-local, metadata,
+multicast, reserved or IPv4-in-IPv6 forms of them), without its admin allow-list.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from lmwebui.errors import ValidationFailed
+from lmwebui.netpolicy import is_public_address
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 MAX_URL_CHARS = 2048
@@ -71,13 +74,6 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def is_public_address(addr: str) -> bool:
-    ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 class HubPolicy:

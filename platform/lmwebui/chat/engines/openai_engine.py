@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
@@ -19,31 +20,50 @@ from lmwebui.chat.protocol import (
     Usage,
 )
 from lmwebui.errors import (
-    AuthRequired,
-    ModelNotFound,
-    RateLimited,
+    AppError,
+    UpstreamAuthFailed,
     UpstreamError,
+    UpstreamRateLimited,
     UpstreamTimeout,
-    ValidationFailed,
 )
+from lmwebui.netpolicy import refusal_in
+
+MAX_RETRY_AFTER_S = 3600
+
+
+def _retry_after(exc: openai.APIStatusError) -> dict[str, str] | None:
+    """The upstream's Retry-After when it is a plain number of seconds (nothing else passes)."""
+    value = exc.response.headers.get("retry-after", "").strip()
+    if value.isdigit() and int(value) <= MAX_RETRY_AFTER_S:
+        return {"Retry-After": str(int(value))}
+    return None
 
 
 def map_openai_error(exc: Exception) -> Exception:
+    """An upstream failure as one of the platform's upstream errors, with a fixed message:
+    no upstream text is reflected, and an upstream 401 is never the platform's own 401."""
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamTimeout("The upstream provider did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
+        refused = refusal_in(exc)
+        if refused is not None:
+            return UpstreamError(
+                f"The provider base URL is refused by the outbound policy: {refused}"
+            )
         return UpstreamError("The upstream provider is unreachable")
-    if isinstance(exc, openai.NotFoundError):
-        return ModelNotFound("The upstream provider does not know this model")
-    if isinstance(exc, openai.AuthenticationError):
-        return AuthRequired("The upstream provider rejected the API key")
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return UpstreamAuthFailed(
+            f"The upstream provider rejected the API key (HTTP {exc.status_code})"
+        )
     if isinstance(exc, openai.RateLimitError):
-        return RateLimited("The upstream provider is rate limiting requests")
-    if isinstance(exc, openai.BadRequestError):
-        return ValidationFailed(f"The upstream provider rejected the request: {exc.message}")
+        return UpstreamRateLimited(
+            "The upstream provider is rate limiting this API key", headers=_retry_after(exc)
+        )
     if isinstance(exc, openai.APIStatusError):
-        return UpstreamError(f"The upstream provider answered {exc.status_code}")
-    return exc
+        return UpstreamError(f"The upstream provider refused the request (HTTP {exc.status_code})")
+    if isinstance(exc, AppError):
+        return exc
+    return UpstreamError("The upstream provider sent an answer the platform cannot read")
 
 
 # Passed through as the client sent them (unset ones are left out); the upstream refuses
@@ -77,7 +97,9 @@ def upstream_params(request: ChatCompletionRequest) -> dict[str, Any]:
 
 
 class OpenAIChatEngine(ChatEngine):
-    """One client per (base URL, key); the SDK's own retries are off so timeouts are bounded."""
+    """One client per (base URL, key); the SDK's own retries are off so timeouts are bounded.
+    A user's own base URL comes with an ``http_client`` of the outbound policy
+    (``lmwebui.netpolicy``): every connection checked, no redirects followed."""
 
     def __init__(
         self,
@@ -85,11 +107,16 @@ class OpenAIChatEngine(ChatEngine):
         api_key: str,
         timeout_s: float,
         capabilities: EngineCapabilities | None = None,
+        http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         caps = capabilities or EngineCapabilities()
         self.capabilities = replace(caps, refused_params=caps.refused_params | UPSTREAM_REFUSED)
         self.client = AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=http_client,
         )
 
     async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:

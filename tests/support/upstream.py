@@ -1,0 +1,109 @@
+"""A local OpenAI-compatible upstream on 127.0.0.1: records every request it receives and
+answers either a short streamed completion or a scripted error."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+UPSTREAM_SECRET_TEXT = "upstream-internal-detail-7f3a"  # must never reach a platform client
+ANSWER = "Hello from upstream"
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class FakeUpstream:
+    url: str  # the /v1 base URL
+    port: int
+    received: list[Received] = field(default_factory=list)
+    # (status, extra headers) of the scripted failure; None answers a completion
+    failure: tuple[int, dict[str, str]] | None = None
+    redirect_to: str | None = None
+
+    def fail_with(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.failure = (status, headers or {})
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _handler(state: FakeUpstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _record(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            state.received.append(
+                Received(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+            )
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self.do_POST()
+
+        def do_POST(self) -> None:
+            self._record()
+            if state.redirect_to is not None:
+                self._send(307, b"", {"Location": state.redirect_to})
+            elif state.failure is not None:
+                status, headers = state.failure
+                error = {"message": f"{UPSTREAM_SECRET_TEXT} key sk-upstream", "type": "x"}
+                self._send(
+                    status,
+                    json.dumps({"error": error}).encode(),
+                    {"Content-Type": "application/json", **headers},
+                )
+            else:
+                text = _chunk({"role": "assistant", "content": ANSWER}) + _chunk({}, "stop")
+                self._send(
+                    200, (text + "data: [DONE]\n\n").encode(), {"Content-Type": "text/event-stream"}
+                )
+
+    return Handler
+
+
+@contextmanager
+def fake_upstream() -> Iterator[FakeUpstream]:
+    state = FakeUpstream(url="", port=0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.port = server.server_address[1]
+    state.url = f"http://127.0.0.1:{state.port}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
