@@ -37,6 +37,14 @@ def _bound_query(schema: Schema, path: str, name: str, **bounds: Any) -> None:
                 branch.update(bounds)
 
 
+def _bound_texts(components: Schema, model: str, field: str, max_chars: int) -> None:
+    """A text or a list of texts: each at most ``max_chars``."""
+    prop = components.get(model, {}).get("properties", {}).get(field)
+    for branch in _branches(prop or {}):
+        target = branch.get("items", {}) if branch.get("type") == "array" else branch
+        target["maxLength"] = max_chars
+
+
 def _bound_embedding_input(components: Schema, max_items: int, max_chars: int) -> None:
     prop = components.get("EmbeddingsRequest", {}).get("properties", {}).get("input")
     if prop is None:
@@ -58,6 +66,8 @@ def publish_limits(schema: Schema, settings: Settings) -> None:
     for field in ("max_tokens", "max_completion_tokens"):
         _bound(components, "ChatCompletionRequest", field, maximum=chat.max_tokens_limit)
     _bound(components, "ChatMessage", "content", maxLength=chat.max_message_chars)
+    _bound(components, "TextCompletionRequest", "max_tokens", maximum=chat.max_tokens_limit)
+    _bound_texts(components, "TextCompletionRequest", "prompt", chat.max_message_chars)
     _bound_embedding_input(components, rag.max_embedding_inputs, rag.max_embedding_input_chars)
     _bound_query(schema, "/api/rag/search", "limit", maximum=rag.max_search_limit)
     _bound_query(schema, "/api/rag/search", "query", maxLength=rag.max_query_chars, pattern=r"\S")

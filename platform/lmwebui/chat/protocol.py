@@ -119,8 +119,8 @@ class ChatMessage(BaseModel):
 
 
 # published: what _stop_count and _logit_bias below check
-_STOPS: JsonDict = {"type": "array", "items": {"type": "string"}, "maxItems": MAX_STOP}
-_LOGIT_BIAS: JsonDict = {
+STOPS_SCHEMA: JsonDict = {"type": "array", "items": {"type": "string"}, "maxItems": MAX_STOP}
+LOGIT_BIAS_SCHEMA: JsonDict = {
     "type": "object",
     "propertyNames": {"pattern": "^[0-9]+$"},
     "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100},
@@ -144,7 +144,7 @@ class ChatCompletionRequest(BaseModel):
     stop: list[str] | str | None = Field(
         None,
         description=f"Stop strings (at most {MAX_STOP}).",
-        json_schema_extra={"anyOf": [_STOPS, {"type": "string"}, {"type": "null"}]},
+        json_schema_extra={"anyOf": [STOPS_SCHEMA, {"type": "string"}, {"type": "null"}]},
     )
     seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
@@ -152,7 +152,7 @@ class ChatCompletionRequest(BaseModel):
     logit_bias: dict[str, float] | None = Field(
         None,
         description="Token id -> bias in [-100, 100] added to its logit.",
-        json_schema_extra={"anyOf": [_LOGIT_BIAS, {"type": "null"}]},
+        json_schema_extra={"anyOf": [LOGIT_BIAS_SCHEMA, {"type": "null"}]},
     )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices to generate.")
     logprobs: bool = Field(False, description="Return log probabilities (engine permitting).")

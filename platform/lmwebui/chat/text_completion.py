@@ -11,6 +11,7 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from lmwebui.chat.params import (
     MAX_CHOICES,
@@ -19,10 +20,28 @@ from lmwebui.chat.params import (
     refuse_if_set,
     stop_list,
 )
-from lmwebui.chat.protocol import ChatCompletionChunk, StreamOptions, Usage, fold_choices, now
+from lmwebui.chat.protocol import (
+    LOGIT_BIAS_SCHEMA,
+    STOPS_SCHEMA,
+    ChatCompletionChunk,
+    StreamOptions,
+    Usage,
+    fold_choices,
+    integral,
+    now,
+)
 
 MAX_PROMPTS = 8  # prompts in one request (each is n choices)
 DEFAULT_COMPLETION_TOKENS = 16  # OpenAI's default for /v1/completions
+
+
+# published: what _prompts below checks
+_PROMPTS: JsonDict = {
+    "type": "array",
+    "items": {"type": "string"},
+    "minItems": 1,
+    "maxItems": MAX_PROMPTS,
+}
 
 
 class TextCompletionRequest(BaseModel):
@@ -31,16 +50,27 @@ class TextCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
-    prompt: str | list[str] = Field(description=f"A prompt or up to {MAX_PROMPTS} prompts.")
+    prompt: str | list[str] = Field(
+        description=f"A prompt or up to {MAX_PROMPTS} prompts.",
+        json_schema_extra={"anyOf": [{"type": "string"}, _PROMPTS]},
+    )
     max_tokens: int = Field(DEFAULT_COMPLETION_TOKENS, ge=1, description="Most tokens per choice.")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    stop: list[str] | str | None = Field(None, description=f"Stop strings (at most {MAX_STOP}).")
+    stop: list[str] | str | None = Field(
+        None,
+        description=f"Stop strings (at most {MAX_STOP}).",
+        json_schema_extra={"anyOf": [STOPS_SCHEMA, {"type": "string"}, {"type": "null"}]},
+    )
     echo: bool = Field(False, description="Return the prompt before the completion.")
     seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per repeat.")
-    logit_bias: dict[str, float] | None = Field(None, description="Token id -> bias.")
+    logit_bias: dict[str, float] | None = Field(
+        None,
+        description="Token id -> bias in [-100, 100].",
+        json_schema_extra={"anyOf": [LOGIT_BIAS_SCHEMA, {"type": "null"}]},
+    )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices per prompt.")
     logprobs: int | None = Field(None, ge=0, le=5, description="Log probabilities (if able).")
     stream: bool = Field(False, description="Stream text_completion chunks (SSE).")
@@ -60,6 +90,8 @@ class TextCompletionRequest(BaseModel):
         if isinstance(value, list) and not 1 <= len(value) <= MAX_PROMPTS:
             raise ValueError(f"between 1 and {MAX_PROMPTS} prompts")
         return value
+
+    _integers = field_validator("max_tokens", "seed", "n", "logprobs", mode="before")(integral)
 
     @field_validator("stop")
     @classmethod
