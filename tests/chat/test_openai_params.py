@@ -5,6 +5,9 @@ reaches the engine or is a 400 naming it, OpenAI's message shapes, OpenAI's stre
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -105,7 +108,12 @@ def test_unsupported_parameter_is_400_naming_it(build: Build, name: str, value: 
 def test_harmless_and_unknown_extras_are_ignored(build: Build) -> None:
     engine = ScriptedEngine(["Sure."])
     client, h = build(engine)
-    extras = {"metadata": {"k": "v"}, "store": False, "service_tier": "auto", "x_custom": 1}
+    extras: dict[str, Any] = {
+        "metadata": {"k": "v"},
+        "store": False,
+        "service_tier": "auto",
+        "x_custom": 1,
+    }
     r = v1(client, h, modalities=["text"], **extras)
     assert r.status_code == 200, r.text
 
@@ -231,3 +239,66 @@ def test_text_completion_on_a_provider_without_raw_prompts_is_400(build: Build) 
     assert client.put("/api/providers/openai/key", json=key, headers=h).status_code == 200
     r = v1(client, h, "completions", prompt="x", model="openai/gpt-4o-mini")
     assert "/v1/completions" in assert_error(r, 400, "VALIDATION_ERROR")["detail"]
+
+
+# ---------------------------------------------------------------------------- upstream
+SSE_REPLY: list[dict[str, Any]] = [
+    {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}}]},
+    {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
+]
+
+
+@pytest.fixture
+def recording_upstream() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An OpenAI-compatible upstream that records each request body and answers 'hi'."""
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for part in SSE_REPLY:
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+                self.wfile.write(f"data: {json.dumps({**chunk, **part})}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", bodies
+    server.shutdown()
+    thread.join()
+
+
+def test_upstream_gets_the_parameters_a_client_set(
+    build: Build, recording_upstream: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, bodies = recording_upstream
+    client, h = build(
+        ScriptedEngine(), chat={"openai_base_url": url, "openai_api_key": "sk-server-key"}
+    )
+    sent: dict[str, Any] = {
+        "max_completion_tokens": 7,
+        "presence_penalty": 0.5,
+        "logit_bias": {"11": -5},
+        "n": 2,
+        "seed": 3,
+        "stop": ["x"],
+        "user": "u-9",
+    }
+    r = v1(client, h, model="openai/gpt-4o-mini", **sent)
+    assert r.status_code == 200, r.text
+    body = bodies[0]
+    assert {k: body.get(k) for k in sent} == sent
+    assert "max_tokens" not in body and "frequency_penalty" not in body
+    parts = [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+    assert v1(client, h, model="openai/m", messages=[{"role": "user", "content": parts}])
+    assert bodies[1]["messages"] == [{"role": "user", "content": "a\nb"}]
+    refused(v1(client, h, model="openai/gpt-4o-mini", logprobs=True), "logprobs")
+    assert len(bodies) == 2

@@ -146,6 +146,45 @@ def test_openai_sdk_and_openai_provider_against_own_v1(live_server: LiveServer) 
     assert r.json()["response"] == streamed and r.json()["provider"] == "openai"
 
 
+def test_v1_parameters_and_completions_through_serve(live_server: LiveServer) -> None:
+    """n, max_completion_tokens, include_usage and /v1/completions cross Ray to ChatGGUF."""
+    h = login(live_server.url, "serve-v1p@example.com")
+    key = httpx.post(
+        f"{live_server.url}/api/api-keys", json={"name": "p"}, headers=h, timeout=30
+    ).json()["key"]
+    api = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=key, max_retries=0)
+    story: list[Any] = [{"role": "user", "content": "Write a long story about a dragon."}]
+    two = api.chat.completions.create(
+        model="default", messages=story, temperature=0, max_completion_tokens=5, n=2
+    )
+    assert [c.index for c in two.choices] == [0, 1]
+    assert two.usage is not None and two.usage.completion_tokens <= 10
+    chunks = list(
+        api.chat.completions.create(
+            model="default",
+            messages=story,
+            temperature=0,
+            max_completion_tokens=5,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    out = api.completions.create(
+        model="default", prompt="Once upon a time", max_tokens=5, temperature=0, echo=True
+    )
+    assert out.choices[0].text.startswith("Once upon a time")
+    assert out.usage is not None and 0 < out.usage.completion_tokens <= 5
+    streamed = "".join(
+        c.choices[0].text
+        for c in api.completions.create(
+            model="default", prompt="Once upon a time", max_tokens=5, temperature=0, stream=True
+        )
+        if c.choices
+    )
+    assert "Once upon a time" + streamed == out.choices[0].text
+
+
 def _replica_pids(name: str) -> list[int]:
     out = subprocess.run(
         ["pgrep", "-f", f"ServeReplica:lmwebui:{name}"], capture_output=True, text=True, check=False

@@ -15,7 +15,7 @@ from tests.support.api import login_as
 from tests.support.models import bundled_model_path
 
 MODEL = "gemma3-270m-q4_k_m.gguf"
-STORY = [{"role": "user", "content": "Write a long story about a dragon and a knight."}]
+STORY: list[Any] = [{"role": "user", "content": "Write a long story about a dragon and a knight."}]
 
 
 def api_for(client: TestClient, email: str) -> openai.OpenAI:
@@ -90,11 +90,11 @@ def test_n_choices_and_stop(chat_client: TestClient) -> None:
 
 def test_stream_usage_and_content_parts(chat_client: TestClient) -> None:
     api = api_for(chat_client, "su@example.com")
-    parts = [{"type": "text", "text": "Say hi"}, {"type": "text", "text": "to me."}]
+    parts: list[Any] = [{"type": "text", "text": "Say hi"}, {"type": "text", "text": "to me."}]
     chunks = list(
         api.chat.completions.create(
             model=MODEL,
-            messages=[{"role": "user", "content": parts}],  # type: ignore[list-item]
+            messages=[{"role": "user", "content": parts}],
             temperature=0,
             max_completion_tokens=8,
             stream=True,
