@@ -13,6 +13,9 @@ from typing import Any
 from lmwebui.settings import PROJECT_ROOT, Settings
 
 CONFIG_DIR = PROJECT_ROOT / "configs" / "prometheus"
+# The targets file the shipped prometheus.yml names (the Ray dashboard's); render_config
+# puts this platform's own file in its place.
+RAY_DASHBOARD_TARGETS = "/tmp/ray/prom_metrics_service_discovery.json"  # noqa: S108 (Ray's)
 
 
 def targets_file(settings: Settings) -> Path:
@@ -44,9 +47,10 @@ def render_config(settings: Settings) -> Path:
     out = settings.data_dir / "prometheus"
     out.mkdir(parents=True, exist_ok=True)
     text = (CONFIG_DIR / "prometheus.yml").read_text()
-    (out / "prometheus.yml").write_text(
-        text.replace("RAY_TARGETS_FILE", str(targets_file(settings)))
-    )
+    entry = f"- {RAY_DASHBOARD_TARGETS}\n"  # the file_sd entry, not the comment naming it
+    if entry not in text:
+        raise ValueError(f"prometheus.yml no longer lists {RAY_DASHBOARD_TARGETS}")
+    (out / "prometheus.yml").write_text(text.replace(entry, f"- {targets_file(settings)}\n"))
     shutil.copy(CONFIG_DIR / "rules.yml", out / "rules.yml")
     return out / "prometheus.yml"
 

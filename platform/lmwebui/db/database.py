@@ -68,11 +68,13 @@ class Database:
         """Type and location, never credentials."""
         if self.is_sqlite:
             return {"type": "sqlite", "path": self.url.database}
+        host, port, name = self.url.host, self.url.port or 5432, self.url.database
         return {
             "type": "postgresql",
-            "host": self.url.host,
-            "port": self.url.port,
-            "database": self.url.database,
+            "path": f"{host}:{port}/{name}",  # the reference's field: where, no credentials
+            "host": host,
+            "port": port,
+            "database": name,
         }
 
     @asynccontextmanager

@@ -7,16 +7,22 @@ real cluster and probes the Serve deployments the ingress was given.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 Probe = Callable[[], Awaitable[bool]]
+logger = logging.getLogger("lmwebui.system")
+
+
+# A component's readiness: None when ready, else why not ("not ready" while it starts).
+NOT_READY = "not ready"
 
 
 class ClusterView(Protocol):
     async def describe(self) -> dict[str, Any]: ...
 
-    async def readiness(self) -> dict[str, bool]: ...
+    async def readiness(self) -> dict[str, str | None]: ...
 
 
 class LocalCluster:
@@ -28,18 +34,26 @@ class LocalCluster:
     async def describe(self) -> dict[str, Any]:
         return {"connected": False, "nodes": [], "deployments": {}}
 
-    async def readiness(self) -> dict[str, bool]:
+    async def readiness(self) -> dict[str, str | None]:
         return await _run_probes(self.probes)
 
 
-async def _run_probes(probes: dict[str, Probe], timeout: float = 2.0) -> dict[str, bool]:
-    async def one(probe: Probe) -> bool:
-        try:
-            return await asyncio.wait_for(probe(), timeout)
-        except Exception:
-            return False
+async def _run_probes(probes: dict[str, Probe], timeout: float = 2.0) -> dict[str, str | None]:
+    """Each component: None when its probe says ready; otherwise why not. A probe that
+    raises or hangs is named by the exception's type only (the answer is public), the
+    whole exception is logged."""
 
-    results = await asyncio.gather(*(one(p) for p in probes.values()))
+    async def one(name: str, probe: Probe) -> str | None:
+        try:
+            ok = await asyncio.wait_for(probe(), timeout)
+        except TimeoutError:
+            return f"no answer to the readiness probe within {timeout:g} s"
+        except Exception as exc:
+            logger.warning("readiness probe of %s failed", name, exc_info=True)
+            return f"readiness probe failed ({type(exc).__name__})"
+        return None if ok else NOT_READY
+
+    results = await asyncio.gather(*(one(n, p) for n, p in probes.items()))
     return dict(zip(probes.keys(), results, strict=True))
 
 
@@ -50,7 +64,7 @@ class RayCluster:
         self.app_name = app_name
         self.probes = probes
 
-    async def readiness(self) -> dict[str, bool]:
+    async def readiness(self) -> dict[str, str | None]:
         return await _run_probes(self.probes)
 
     async def describe(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from lmwebui import __version__
 from lmwebui.db import Database
-from lmwebui.system.cluster import ClusterView
+from lmwebui.system.cluster import NOT_READY, ClusterView
 from lmwebui.system.hardware import hardware_summary
 
 
@@ -26,7 +26,9 @@ class Readiness(BaseModel):
     message: str
     progress: int = Field(description="Percentage of components ready.")
     ready: bool
-    error: str | None = None
+    error: str | None = Field(
+        None, description="What failed: each component that is down and why; null if none."
+    )
     components: dict[str, bool] = Field(description="Component name → ready.")
 
 
@@ -46,16 +48,20 @@ class SystemService:
         self.cluster = cluster
 
     async def readiness(self) -> Readiness:
-        components = {"database": await self.db.ping()}
-        components.update(await self.cluster.readiness())
+        why_not = {"database": None if await self.db.ping() else "database not reachable"}
+        why_not.update(await self.cluster.readiness())
+        components = {name: why is None for name, why in why_not.items()}
         ready_count = sum(components.values())
         ready = ready_count == len(components)
         waiting = sorted(name for name, ok in components.items() if not ok)
+        # a component merely starting is not an error; one whose probe fails is
+        failed = [f"{name}: {why_not[name]}" for name in waiting if why_not[name] != NOT_READY]
         return Readiness(
             status="ready" if ready else "starting",
             message="System Online" if ready else "Starting: waiting for " + ", ".join(waiting),
             progress=int(100 * ready_count / len(components)),
             ready=ready,
+            error="; ".join(failed) or None,
             components=components,
         )
 

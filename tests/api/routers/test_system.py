@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from lmwebui.api.services import Runtime
 from lmwebui.system.cluster import LocalCluster
@@ -32,7 +35,39 @@ def test_readiness_reports_progress_of_components(client_factory: ClientFactory)
     assert c.get("/api/health").json()["ready"] is True
 
 
-def test_system_info(client: TestClient) -> None:
+def test_health_error_says_what_failed(client_factory: ClientFactory) -> None:
+    async def crashed() -> bool:
+        raise RuntimeError("replica on 10.1.2.3 died")  # the detail stays in the log
+
+    async def hangs() -> bool:
+        await asyncio.sleep(30)
+        return True
+
+    async def starting() -> bool:
+        return False
+
+    async def fine() -> bool:
+        return True
+
+    probes = {"Embedder": crashed, "Retriever": hangs, "ChatGGUF": starting, "Documents": fine}
+    c = client_factory(Runtime(cluster=LocalCluster(probes)))
+    body = c.get("/api/health").json()
+    assert body["ready"] is False and body["progress"] == 40
+    assert body["error"] == (
+        "Embedder: readiness probe failed (RuntimeError); "
+        "Retriever: no answer to the readiness probe within 2 s"
+    )
+    assert "ChatGGUF" in body["message"] and "10.1.2.3" not in str(body)
+    assert body["components"] == {
+        "database": True,
+        "Embedder": False,
+        "Retriever": False,
+        "ChatGGUF": False,
+        "Documents": True,
+    }
+
+
+def test_system_info(client: TestClient, database_url: str) -> None:
     assert_error(client.get("/api/system/info"), 401, "AUTH_REQUIRED")
     register_and_login(client)
     info = client.get("/api/system/info").json()
@@ -41,6 +76,11 @@ def test_system_info(client: TestClient) -> None:
     hw = info["hardware"]
     assert hw["backend"] in ("cpu", "cuda") and hw["system_ram_mb"] > 0
     db = info["database"]
-    assert db["type"] in ("sqlite", "postgresql")
+    url = make_url(database_url)
+    if db["type"] == "sqlite":
+        assert db["path"] == url.database
+    else:  # the documented path on PostgreSQL too: where, never who
+        assert db["path"] == f"{url.host}:{url.port}/{url.database}"
+        assert db["type"] == "postgresql"
     assert "password" not in str(db) and "postgres@" not in str(db)
     assert info["ray"]["connected"] is False
