@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,8 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
 )
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.IGNORECASE)
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
@@ -98,7 +101,7 @@ def literal_ip(host: str) -> IPAddress | None:
         pass
     try:
         socket.inet_aton(bare)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a character outside ASCII
         return None
     raise OutboundRefused(f"'{host}' is a non-standard spelling of an IPv4 address")
 
@@ -148,19 +151,26 @@ class OutboundPolicy:
 
     def check_syntax(self, url: str) -> tuple[str, int]:
         """(host, port) of an http(s) URL without credentials, or OutboundRefused."""
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+            host = (parts.hostname or "").rstrip(".")
+        except ValueError:
+            raise OutboundRefused("the URL is malformed") from None
         if parts.scheme not in ("http", "https"):
             raise OutboundRefused("only http and https URLs are allowed")
         if parts.username is not None or parts.password is not None:
             raise OutboundRefused("the URL must not contain credentials")
-        host = (parts.hostname or "").rstrip(".")
         if not host:
             raise OutboundRefused("the URL has no host")
         try:
             port = parts.port or _default_port(parts.scheme)
         except ValueError:
             raise OutboundRefused("the URL has an invalid port") from None
-        literal_ip(host)
+        if literal_ip(host) is None and not _HOST_NAME.fullmatch(host):
+            raise OutboundRefused(
+                "the host is not a valid DNS name (ASCII letters, digits, hyphens and dots; "
+                "an international name in its xn-- form)"
+            )
         return host, port
 
     async def resolve(self, host: str, port: int, timeout: float | None = None) -> list[str]:
@@ -172,8 +182,8 @@ class OutboundPolicy:
         try:
             with anyio.fail_after(timeout):
                 addresses = await resolve_host(host, port)
-        except (OSError, TimeoutError):
-            raise OutboundRefused(f"host '{host}' cannot be resolved") from None
+        except (OSError, TimeoutError, ValueError):  # ValueError: NUL, bad IDNA label
+            raise OutboundRefused(f"host '{host[:255]}' cannot be resolved") from None
         if not addresses:
             raise OutboundRefused(f"host '{host}' cannot be resolved")
         for addr in addresses:

@@ -91,6 +91,13 @@ REFUSED = [
     ("http://[ff02::1]/v1", "multicast"),
     ("http://100.64.0.1/v1", "non-public"),
     ("http://user:pw@api.example.com/v1", "credentials"),
+    # malformed hosts are a 400 too, never a 500 from the resolver
+    ("http://[::1/v1", "malformed"),
+    ("http://[zz::1]/v1", "malformed"),
+    ("http://a..b.example/v1", "not a valid DNS name"),
+    ("http://\u00e9t\u00e9.example/v1", "not a valid DNS name"),
+    ("http://a\u0000b.example/v1", "not a valid DNS name"),
+    ("http://" + "a" * 64 + ".example/v1", "not a valid DNS name"),
 ]
 
 
