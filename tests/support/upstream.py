@@ -31,6 +31,8 @@ class FakeUpstream:
     # (status, extra headers) of the scripted failure; None answers a completion
     failure: tuple[int, dict[str, str]] | None = None
     redirect_to: str | None = None
+    # the streamed answer as (delta, finish_reason) pairs; None: ANSWER as text
+    script: list[tuple[dict[str, Any], str | None]] | None = None
 
     def fail_with(self, status: int, headers: dict[str, str] | None = None) -> None:
         self.failure = (status, headers or {})
@@ -85,7 +87,9 @@ def _handler(state: FakeUpstream) -> type[BaseHTTPRequestHandler]:
                     {"Content-Type": "application/json", **headers},
                 )
             else:
-                text = _chunk({"role": "assistant", "content": ANSWER}) + _chunk({}, "stop")
+                script = state.script or [({"role": "assistant", "content": ANSWER}, None)]
+                text = "".join(_chunk(d, f) for d, f in script)
+                text += "" if state.script else _chunk({}, "stop")
                 self._send(
                     200, (text + "data: [DONE]\n\n").encode(), {"Content-Type": "text/event-stream"}
                 )

@@ -9,6 +9,7 @@ from typing import Any
 import httpx2
 import openai
 from openai import AsyncOpenAI
+from pydantic import TypeAdapter
 
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
@@ -16,7 +17,9 @@ from lmwebui.chat.protocol import (
     ChatCompletionRequest,
     ChunkChoice,
     ChunkDelta,
+    FunctionDelta,
     ModelCard,
+    ToolCallDelta,
     Usage,
 )
 from lmwebui.errors import (
@@ -81,6 +84,10 @@ PASSED_THROUGH = (
     "user",
 )
 UPSTREAM_REFUSED = frozenset({"logprobs", "top_logprobs"})
+# Structured output and tools, as JSON (the upstream enforces them; its tool-call deltas
+# come back as they are).
+STRUCTURED = ("response_format", "tools", "tool_choice", "parallel_tool_calls")
+_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def upstream_params(request: ChatCompletionRequest) -> dict[str, Any]:
@@ -93,7 +100,27 @@ def upstream_params(request: ChatCompletionRequest) -> dict[str, Any]:
     if request.max_completion_tokens is not None:  # the newer name alone (o-series models)
         params["max_tokens"] = None
     params["stop"] = request.stop_list() or None
+    for k in STRUCTURED:
+        value = getattr(request, k)
+        params[k] = _JSON.dump_python(value, mode="json", by_alias=True, exclude_none=True)
     return {k: v for k, v in params.items() if v is not None}
+
+
+def _tool_deltas(calls: list[Any] | None) -> list[ToolCallDelta] | None:
+    if not calls:
+        return None
+    return [
+        ToolCallDelta(
+            index=t.index,
+            id=t.id,
+            type=t.type,
+            function=FunctionDelta(
+                name=t.function.name if t.function else None,
+                arguments=t.function.arguments if t.function else None,
+            ),
+        )
+        for t in calls
+    ]
 
 
 class OpenAIChatEngine(ChatEngine):
@@ -142,7 +169,11 @@ class OpenAIChatEngine(ChatEngine):
                     choices = [
                         ChunkChoice(
                             index=c.index,
-                            delta=ChunkDelta(role=c.delta.role, content=c.delta.content),
+                            delta=ChunkDelta(
+                                role=c.delta.role,
+                                content=c.delta.content,
+                                tool_calls=_tool_deltas(c.delta.tool_calls),
+                            ),
                             finish_reason=c.finish_reason,
                         )
                         for c in chunk.choices
