@@ -78,13 +78,14 @@ def _problems(node: Any, path: str, depth: int) -> list[str]:
     out = [f"{path}: '{k}'" for k in node if k not in _ENFORCED and k not in _ANNOTATIONS]
     types = node.get("type")
     for t in types if isinstance(types, list) else [] if types is None else [types]:
-        if t not in _TYPES:
+        if not (isinstance(t, str) and t in _TYPES):
             out.append(f"{path}: type {t!r}")
-    if "format" in node and node["format"] not in _FORMATS:
+    fmt = node.get("format")
+    if "format" in node and not (isinstance(fmt, str) and fmt in _FORMATS):
         out.append(f"{path}: format {node['format']!r}")
     for key in ("minItems", "maxItems", "minLength", "maxLength"):
         value = node.get(key)
-        if key in node and not (isinstance(value, int) and 0 <= value <= MAX_REPEAT):
+        if key in node and not (type(value) is int and 0 <= value <= MAX_REPEAT):
             out.append(f"{path}: '{key}' must be an integer in [0, {MAX_REPEAT}]")
     out += _pattern_problems(node, path)
     ref = node.get("$ref")
@@ -94,7 +95,9 @@ def _problems(node: Any, path: str, depth: int) -> list[str]:
     if not isinstance(props, dict):
         return [*out, f"{path}: 'properties' must be an object"]
     required = node.get("required", [])
-    if not isinstance(required, list) or any(r not in props for r in required):
+    if not isinstance(required, list) or any(
+        not isinstance(r, str) or r not in props for r in required
+    ):
         out.append(f"{path}: 'required' must list names from 'properties'")
     if "enum" in node and not (isinstance(node["enum"], list) and node["enum"]):
         out.append(f"{path}: 'enum' must be a non-empty list")
@@ -111,6 +114,10 @@ def _pattern_problems(node: dict[str, Any], path: str) -> list[str]:
         return [f"{path}: 'pattern' must be a string of at most {MAX_PATTERN_CHARS} characters"]
     if not (pattern.startswith("^") and pattern.endswith("$")) or "(?" in pattern:
         return [f"{path}: 'pattern' must be anchored (^...$) and have no (?...) groups"]
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return [f"{path}: 'pattern' is not a regular expression ({exc})"]
     for low, high in _QUANTIFIER.findall(pattern):
         if any(n and int(n) > MAX_REPEAT for n in (low, high)):
             return [f"{path}: 'pattern' repeats more than {MAX_REPEAT} times"]
