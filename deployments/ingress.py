@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 from ray import serve
@@ -39,6 +40,10 @@ class Ingress:
         settings_overrides: dict[str, Any],
         handles: dict[str, Any] | None = None,
     ) -> None:
+        # Whom to believe about the client is the platform's decision (security.
+        # trusted_proxies, lmwebui.api.peer): the replica's HTTP server, started after this
+        # constructor, must not rewrite the peer from X-Forwarded-For on its own.
+        os.environ["FORWARDED_ALLOW_IPS"] = ""
         self.settings = load_settings(**settings_overrides)
         configure_logging(self.settings.log_level)
         set_metrics(RayMetrics())

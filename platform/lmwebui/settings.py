@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from lmwebui.security_settings import SecuritySettings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "configs" / "default.yaml"
 
@@ -342,6 +344,7 @@ class Settings(BaseSettings):
         "(0 = random). Scrape targets are written to data/prometheus/ray_targets.json.",
     )
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     gguf: GGUFSettings = Field(default_factory=GGUFSettings)
     rag: RagSettings = Field(default_factory=RagSettings)

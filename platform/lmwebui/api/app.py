@@ -6,9 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from lmwebui import __version__
+from lmwebui.api.deps import cookie_origin_check
 from lmwebui.api.errors import register_error_handlers
 from lmwebui.api.middleware import RequestIdMiddleware
 from lmwebui.api.responses import install_openapi
@@ -53,8 +54,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(cookie_origin_check)],
     )
-    app.add_middleware(RequestIdMiddleware, served_by=runtime.replica_id)
+    # Under Serve (a replica id) Serve's proxy sets X-Request-ID and returns it: adopt it.
+    app.add_middleware(
+        RequestIdMiddleware,
+        served_by=runtime.replica_id,
+        proxy_request_id=runtime.replica_id is not None,
+    )
     register_error_handlers(app)
     for router in (
         system.router,

@@ -11,13 +11,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 from starlette.requests import HTTPConnection
 
+from lmwebui.api.peer import UNSAFE_METHODS, origin_allowed
+from lmwebui.api.peer import client_address as peer_address
 from lmwebui.api.services import Services
 from lmwebui.auth.api_keys import ApiKeyService, looks_like_api_key
 from lmwebui.auth.service import AuthService, CurrentUser
 from lmwebui.chat.conversations import ConversationStore
 from lmwebui.chat.provider_keys import ProviderKeyService
 from lmwebui.chat.service import ChatService
-from lmwebui.errors import AuthRequired, ServiceUnavailable
+from lmwebui.errors import AuthRequired, PermissionDenied, ServiceUnavailable
 from lmwebui.models.management import GGUFService
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter, RateLimitResult
@@ -90,13 +92,37 @@ LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
 # --- the caller ---------------------------------------------------------------------------
 
 
-def bearer_or_cookie(conn: HTTPConnection) -> str | None:
+AUTH_COOKIES = frozenset({"access_token", "refresh_token"})
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    return conn.cookies.get("access_token")
+    return None
+
+
+def bearer_or_cookie(conn: HTTPConnection) -> str | None:
+    return bearer_token(conn) or conn.cookies.get("access_token")
+
+
+def cookie_origin_refused(conn: HTTPConnection, allowed_origins: list[str]) -> bool:
+    """True when the request would act with the cookies a browser attached by itself (no
+    Bearer header) and comes from a foreign origin: another site's page must not use them."""
+    if bearer_token(conn) is not None or not AUTH_COOKIES & conn.cookies.keys():
+        return False
+    return not origin_allowed(conn.headers, allowed_origins)
+
+
+async def cookie_origin_check(conn: HTTPConnection, settings: SettingsDep) -> None:
+    """App-wide: a state-changing request carrying the auth cookies comes from the server's
+    own origin or an allowed one (sockets check at accept: api/ws/connection.py)."""
+    if conn.scope["type"] != "http" or conn.scope["method"] not in UNSAFE_METHODS:
+        return
+    if cookie_origin_refused(conn, settings.security.allowed_origins):
+        raise PermissionDenied("This origin may not use the session cookie (Origin check)")
 
 
 async def current_user(conn: HTTPConnection, auth: AuthDep) -> CurrentUser:
@@ -128,7 +154,11 @@ ApiUserDep = Annotated[CurrentUser, Depends(api_user)]
 
 
 def client_address(conn: HTTPConnection) -> str:
-    return conn.client.host if conn.client else "unknown"
+    """The client's address for rate limits and logs: the peer, or what a trusted proxy
+    says the client is (settings.security; api/peer.py)."""
+    security = get_services(conn).settings.security
+    peer = conn.client.host if conn.client else None
+    return peer_address(peer, conn.headers, security.trusted_proxies, security.forwarded_header)
 
 
 def _attach(request: Request, response: Response, result: RateLimitResult | None) -> None:

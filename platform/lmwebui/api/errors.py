@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from lmwebui.api.deps import client_address
 from lmwebui.errors import AppError, code_for_status, error_body, validation_failed
 from lmwebui.metrics import get_metrics
 
@@ -64,11 +65,18 @@ def register_error_handlers(app: FastAPI) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", "-")
-        logger.exception("unhandled error request_id=%s path=%s", request_id, request.url.path)
+        logger.exception(
+            "unhandled error request_id=%s path=%s client=%s",
+            request_id,
+            request.url.path,
+            client_address(request),
+        )
+        # Under Serve its proxy returns the header itself (api/middleware.py)
+        write_id = getattr(request.state, "request_id_header", True)
         return JSONResponse(
             error_body("Internal server error", "INTERNAL_ERROR", request_id=request_id),
             status_code=500,
-            headers={"X-Request-ID": request_id},
+            headers={"X-Request-ID": request_id} if write_id else None,
         )
 
     app.add_exception_handler(AppError, app_error)

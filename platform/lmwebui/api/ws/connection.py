@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import WebSocket
 
-from lmwebui.api.deps import bearer_or_cookie
+from lmwebui.api.deps import bearer_or_cookie, cookie_origin_refused
 from lmwebui.api.services import Services
 from lmwebui.auth.service import CurrentUser
 from lmwebui.chat.events import ErrorEvent
@@ -20,16 +20,25 @@ POLICY_VIOLATION = 1008
 
 async def authenticate_socket(ws: WebSocket, services: Services) -> CurrentUser | None:
     """The caller, or None after closing the socket with 1008. The socket is accepted
-    before it is closed: a close before accept() reaches a browser as a bare 1006."""
+    before it is closed: a close before accept() reaches a browser as a bare 1006. A socket
+    that would act with the session cookie must come from an allowed origin (a page of
+    another origin could otherwise drive the user's chat)."""
+    if cookie_origin_refused(ws, services.settings.security.allowed_origins):
+        await _refuse(ws, "origin not allowed")
+        return None
     token = bearer_or_cookie(ws)
     if token:
         try:
             return await services.auth.authenticate(token)
         except AppError:
             pass
-    await ws.accept()
-    await ws.close(code=POLICY_VIOLATION, reason="authentication required")
+    await _refuse(ws, "authentication required")
     return None
+
+
+async def _refuse(ws: WebSocket, reason: str) -> None:
+    await ws.accept()
+    await ws.close(code=POLICY_VIOLATION, reason=reason)
 
 
 async def accept_socket(ws: WebSocket) -> tuple[Services, CurrentUser] | None:
