@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,8 @@ from lmwebui.auth.passwords import Passwords
 from lmwebui.auth.tokens import TokenClaims, TokenCodec
 from lmwebui.db import AuthSession, Database, InstanceState, RefreshToken, User
 from lmwebui.errors import Conflict, InvalidCredentials, InvalidToken, LastAdmin, PermissionDenied
+
+LAST_ADMIN_DETAIL = "You are the server's only admin: the account stays until another admin exists"
 
 
 @dataclass(frozen=True)
@@ -208,10 +210,24 @@ class AuthService:
             await purge(user_id)
         async with self.db.session() as s:
             await self._refuse_last_admin(s, user_id)  # again: another admin may have left
-            user = await s.get(User, user_id)
-            if user is not None:
-                await s.delete(user)
-                await s.commit()
+            # One statement decides and deletes, so two admins leaving at once cannot both
+            # see the other one stay (SQLite serialises the statement; PostgreSQL holds
+            # the admin rows locked by the check above).
+            other_admins = (
+                select(func.count())
+                .select_from(User)
+                .where(User.role == "admin", User.id != user_id)
+                .scalar_subquery()
+            )
+            gone = await s.execute(
+                delete(User)
+                .where(User.id == user_id, or_(User.role != "admin", other_admins > 0))
+                .execution_options(synchronize_session=False)
+            )
+            deleted: int = gone.rowcount  # type: ignore[attr-defined]
+            if deleted == 0 and await s.get(User, user_id) is not None:
+                raise LastAdmin(LAST_ADMIN_DETAIL)
+            await s.commit()
 
     @staticmethod
     async def _refuse_last_admin(s: AsyncSession, user_id: int) -> None:
@@ -220,6 +236,4 @@ class AuthService:
         # Locks the admin rows (PostgreSQL) so two admins leaving at once cannot both go.
         admins = await s.scalars(select(User.id).where(User.role == "admin").with_for_update())
         if list(admins) == [user_id]:
-            raise LastAdmin(
-                "You are the server's only admin: the account stays until another admin exists"
-            )
+            raise LastAdmin(LAST_ADMIN_DETAIL)
