@@ -46,21 +46,28 @@ typecheck: install
 pytest: install sysdeps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# The live API tests (auth, chat, WS, /v1, GGUF, RAG, metrics) again against a 3-node local
+# Ray cluster with 2 ingress replicas and PostgreSQL (tests/deployments/conftest.py), so the
+# multi-node path is checked on every run. Tests that start servers of their own (one-node
+# Rays) have nothing to add there and are left to the first run.
+CLUSTER_PYTEST = LMWEBUI_TEST_CLUSTER_NODES=3 $(BIN)/pytest -q tests/deployments \
+	  --ignore tests/deployments/test_routing.py --ignore tests/deployments/test_backpressure.py \
+	  --ignore tests/deployments/test_download_actor.py \
+	  --ignore tests/deployments/test_serve_stop.py --ignore tests/deployments/test_forwarded.py
+
 test: install sysdeps
 	$(BIN)/ruff check platform deployments tests loadtests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(CLUSTER_PYTEST)
 
 loadtest: install
 	$(BIN)/python loadtests/run_locust.py --users $${USERS:-20} --time $${TIME:-60s} \
 	  --ingress-replicas $${INGRESS:-1}
 
-# The live API tests (auth, chat, WS, /v1, GGUF, RAG, metrics) against a 3-node local Ray
-# cluster with 2 ingress replicas and PostgreSQL (tests/deployments/conftest.py).
+# The cluster half of `make test` alone.
 test-cluster: install sysdeps
-	LMWEBUI_TEST_CLUSTER_NODES=3 $(BIN)/pytest -q tests/deployments \
-	  --ignore tests/deployments/test_routing.py --ignore tests/deployments/test_backpressure.py \
-	  --ignore tests/deployments/test_download_actor.py
+	$(CLUSTER_PYTEST)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -104,6 +104,9 @@ def _init_ray(settings: Settings) -> bool:
     }
     if address is None:
         init_kwargs.update(
+            # a new Ray of its own: without "local", ray.init joins whatever Ray was last
+            # started on this machine (`ray start`, a test cluster) and shares its Serve
+            address="local",
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
             _metrics_export_port=settings.metrics_export_port or None,

@@ -54,6 +54,7 @@ def test_serve_config_deploys_the_settings_shape(
     }.items():
         monkeypatch.setenv(name, value)
     ray.init(
+        address="local",  # its own Ray, even beside a test cluster (make test's second half)
         include_dashboard=False,
         num_cpus=2,
         num_gpus=2,
