@@ -60,8 +60,9 @@ SEMANTIC_REFUSALS = [
     ("POST /api/chat/stream/start", r"is not enabled on this server"),
     ("POST /v1/chat/completions", r"is not (enabled on this server|supported by provider)"),
     ("POST /v1/completions", r"is not (enabled on this server|supported by provider)"),
-    # a rule across fields: the tool_choice must name one of the tools
-    ("POST /v1/chat/completions", r"tool_choice"),
+    # rules across fields: the tool_choice names one of the tools; a json_schema comes
+    # with (and only with) response_format type json_schema
+    ("POST /v1/chat/completions", r"tool_choice|json_schema is required"),
     # a hub reference is parsed (owner/repo[@rev][:file] or a URL of the configured hub)
     ("POST /api/gguf/resolve", r"^Invalid (repository id|revision|file path|hub URL)|^Not a "),
     ("POST /api/gguf/download", r"URL"),
