@@ -79,6 +79,10 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     started_ray = _init_ray(settings)
     signal.signal(signal.SIGTERM, _on_signal)  # ray.init installs its own (it aborts)
+    if started_ray:
+        import ray
+
+        tree.own_node(ray.get_runtime_context().get_node_id())
     failed = threading.Event()
     # Deploying waits on Ray, which a signal to the process group may already have taken
     # down; the main thread only waits for the signal, so the stop never waits on Ray.

@@ -79,10 +79,27 @@ class ProcessTree:
         self._me = psutil.Process()
         self._seen: dict[int, float] = {}  # pid -> create_time (guards against pid reuse)
         self._lock = threading.Lock()
+        self._marker: str | None = None
+
+    def own_node(self, node_id: str) -> None:
+        """This run started Ray node `node_id`: an HAProxy whose config lives under the
+        node's own directory (Ray scopes it by node id) is this run's even when it was
+        orphaned before `remember` saw it."""
+        self._marker = f"/{node_id}/"
+
+    def _haproxies(self) -> list[psutil.Process]:
+        if self._marker is None:
+            return []
+        found = []
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "haproxy" in (proc.info["name"] or "") and any(self._marker in a for a in cmdline):
+                found.append(proc)
+        return found
 
     def remember(self) -> None:
         try:
-            children = self._me.children(recursive=True)
+            children = self._me.children(recursive=True) + self._haproxies()
         except psutil.Error:
             return
         with self._lock:
