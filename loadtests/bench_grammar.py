@@ -5,8 +5,9 @@ count) decodes N streams started together on the same prompts, once free and onc
 constrained by the JSON schema {"story": string of >= 200 characters} (compiled as /v1
 compiles a response_format: inference/grammar.py), --max-tokens each, temperature 0.7. The
 story is a long free string, so the grammar checks every token of a long answer (a free
-answer may still end early at end-of-turn: tokens per run are printed). Free and constrained runs alternate, --rounds times (a shared machine's speed
-drifts); the medians are printed.
+answer may still end early at end-of-turn: tokens per run are printed). Free and
+constrained runs alternate, --rounds times (a shared machine's speed drifts); the medians
+are printed.
 
     .venv/bin/python loadtests/bench_grammar.py --streams 1 4 16 --rounds 5
 """
