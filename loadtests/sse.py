@@ -28,6 +28,7 @@ async def sse_turns(
         "max_tokens": max_tokens,
         "temperature": 0,
         "stream": True,
+        "stream_options": {"include_usage": True},  # usage in a final chunk, as OpenAI sends it
     }
     streams, requests = [], []
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as client:
