@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -68,5 +69,10 @@ def test_faults_drop_corrupt_status(hub: Hub) -> None:
     assert body != (hub.root / REPO / "tiny.Q8_0.gguf").read_bytes()
     hub.fault(REPO, "tiny.Q8_0.gguf", status=500, times=1)
     assert httpx.get(url).status_code == 500
+    # the hub logs a request after its response went out: wait (bounded) for the last entry
+    deadline = time.monotonic() + 10
     log = hub.requests("tiny.Q8_0.gguf")
+    while (not log or log[-1].status != 500) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = hub.requests("tiny.Q8_0.gguf")
     assert [e.status for e in log][-1] == 500 and log[0].sent == 1000
