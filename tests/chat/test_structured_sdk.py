@@ -4,21 +4,18 @@ forced tool call from ``pydantic_function_tool`` parsed back into its model."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Literal
 
 import openai
 import pytest
-import uvicorn
 from pydantic import BaseModel, Field
 
 from lmwebui.api import create_app
 from lmwebui.api.services import Runtime
-from tests.support.app import make_settings
+from tests.support.app import http_server, make_settings
 from tests.support.chat_app import gguf_engines
-from tests.support.live import free_port, login
+from tests.support.live import login
 from tests.support.models import models_dir_with_bundled
 
 MODEL = "gemma3-270m-q4_k_m.gguf"
@@ -47,22 +44,10 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
         chat={"n_slots": 2, "n_ctx_per_slot": 1024},
     )
     app = create_app(settings, Runtime(chat_engines=gguf_engines))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with http_server(app) as url:
         token = login(url, "sdk@example.com")["Authorization"].removeprefix("Bearer ")
         with openai.OpenAI(base_url=f"{url}/v1", api_key=token, timeout=300) as client:
             yield client
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def test_parse_with_a_pydantic_model(sdk: openai.OpenAI) -> None:

@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from lmwebui.api import create_app
 from lmwebui.errors import ServiceUnavailable
 from loadtests.bench_chat import ws_stream
 from loadtests.wsclient import AsyncChatClient, chat_turn, chat_turn_sync, ws_chat_url
-from tests.support.app import engines_runtime, make_settings
+from tests.support.app import engines_runtime, http_server, make_settings
 from tests.support.engines import ScriptedEngine, pieces
-from tests.support.live import free_port, login
+from tests.support.live import login
 
 REPLY = "one two three four five"
 
@@ -27,20 +24,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, ScriptedEngine]]:
     engine = ScriptedEngine([REPLY])
     settings = make_settings(tmp_path, rate_limits={"enabled": False})
     app = create_app(settings, engines_runtime({"gguf": engine}))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", engine
-    finally:
-        engine.release()
-        srv.should_exit = True
-        thread.join(10)
+    with http_server(app, ready_timeout=30) as url:
+        try:
+            yield url, engine
+        finally:
+            engine.release()
 
 
 async def test_async_turn(server: tuple[str, ScriptedEngine]) -> None:

@@ -37,3 +37,29 @@ def app_client(settings: Settings, runtime: Runtime | None = None) -> Iterator[T
 def engines_runtime(engines: dict[str, ChatEngine], **runtime_kwargs: Any) -> Runtime:
     """A runtime whose chat providers are these engine instances."""
     return Runtime(chat_engines=lambda _settings: dict(engines), **runtime_kwargs)
+
+
+@contextmanager
+def http_server(app: Any, ready_timeout: float = 120) -> Iterator[str]:
+    """``app`` on real HTTP (uvicorn in a thread, a free loopback port), for clients that
+    need a socket (SDKs, WebSocket clients); yields the base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.support.live import free_port
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + ready_timeout
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
