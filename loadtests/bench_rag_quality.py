@@ -109,7 +109,7 @@ def cmd_ocr(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from lmwebui.documents.processor import DocumentProcessor
-    from lmwebui.settings import RagSettings
+    from lmwebui.rag_settings import RagSettings
 
     proc = DocumentProcessor(RagSettings())
     rng = random.Random(5)

@@ -7,7 +7,7 @@ import pytest
 
 from lmwebui.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from lmwebui.rag.backends import DocumentsWorker
-from lmwebui.settings import RagSettings
+from lmwebui.rag_settings import RagSettings
 from tests.documents import samples as S
 
 

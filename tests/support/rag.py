@@ -20,7 +20,8 @@ from lmwebui.rag.backends import (
     StoreRetriever,
     build_store,
 )
-from lmwebui.settings import RagSettings, Settings
+from lmwebui.rag_settings import RagSettings
+from lmwebui.settings import Settings
 from tests.support.app import app_client, make_settings
 
 Wrap = Callable[[RagBackends], RagBackends]

@@ -17,7 +17,7 @@ from lmwebui.documents.limits import check_zip, inspect_pdf, render_pdf_page
 from lmwebui.documents.ocr import OcrEngine
 from lmwebui.documents.sniff import Sniffed, decode_text, sniff
 from lmwebui.documents.types import Block, ExtractedDocument, ImageResult
-from lmwebui.settings import RagSettings
+from lmwebui.rag_settings import RagSettings
 
 logger = logging.getLogger("lmwebui.documents")
 _PARAGRAPH = re.compile(r"\n\s*\n")

@@ -22,7 +22,8 @@ from lmwebui.rag.types import (
     StoreHit,
     StoreQuery,
 )
-from lmwebui.settings import RagSettings, Settings
+from lmwebui.rag_settings import RagSettings
+from lmwebui.settings import Settings
 
 
 class EmbedderClient(Protocol):

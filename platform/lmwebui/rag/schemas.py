@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lmwebui.chat.protocol import integral
 from lmwebui.errors import ModelNotFound, ValidationFailed
 from lmwebui.rag.types import EmbedderInfo, Embeddings, SearchMode, StoreHit
-from lmwebui.settings import RagSettings
+from lmwebui.rag_settings import RagSettings
 
 NON_BLANK = r"\S"  # published: a text with something besides white space
 

@@ -32,7 +32,7 @@ from lmwebui.rag.schemas import (
     embeddings_response,
 )
 from lmwebui.rag.types import Chunk, ChunkRecord, Embeddings, SearchMode, StoreHit, StoreQuery
-from lmwebui.settings import RagSettings
+from lmwebui.rag_settings import RagSettings
 
 logger = logging.getLogger("lmwebui.rag")
 EMBED_CONCURRENCY = 4
