@@ -127,20 +127,15 @@ LOGIT_BIAS_SCHEMA: JsonDict = {
 }
 
 
-class ChatCompletionRequest(BaseModel):
-    """Subset of OpenAI's request that the platform honours. Strict: ``"stream": 0`` or
-    ``"max_tokens": "5"`` is a 400, not coerced (an integer is still a number)."""
+class SamplingRequest(BaseModel):
+    """What /v1/chat/completions and /v1/completions share: sampling, stop strings,
+    streaming and the caller. Strict: ``"stream": 0`` or ``"seed": "5"`` is a 400, not
+    coerced (an integer is still a number)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
-    messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
-    max_completion_tokens: int | None = Field(
-        None, ge=1, description="Most tokens to generate (OpenAI's newer name; wins)."
-    )
     stop: list[str] | str | None = Field(
         None,
         description=f"Stop strings (at most {MAX_STOP}).",
@@ -154,12 +149,41 @@ class ChatCompletionRequest(BaseModel):
         description="Token id -> bias in [-100, 100] added to its logit.",
         json_schema_extra={"anyOf": [LOGIT_BIAS_SCHEMA, {"type": "null"}]},
     )
+    stream: bool = Field(False, description="Stream chunks (SSE).")
+    stream_options: StreamOptions | None = Field(None, description="Streaming options.")
+    user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_count(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(value, list) and len(value) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop strings")
+        return value
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (value or {}).items():
+            if not token.isdigit() or not -100 <= bias <= 100:
+                raise ValueError("keys are token ids, values biases in [-100, 100]")
+        return value
+
+    def stop_list(self) -> list[str]:
+        return stop_list(self.stop)
+
+
+class ChatCompletionRequest(SamplingRequest):
+    """Subset of OpenAI's request that the platform honours (strict, as SamplingRequest)."""
+
+    model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
+    messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
+    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    max_completion_tokens: int | None = Field(
+        None, ge=1, description="Most tokens to generate (OpenAI's newer name; wins)."
+    )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices to generate.")
     logprobs: bool = Field(False, description="Return log probabilities (engine permitting).")
     top_logprobs: int | None = Field(None, ge=0, le=20, description="Alternatives per token.")
-    stream: bool = Field(False, description="Stream chunks (SSE on /v1).")
-    stream_options: StreamOptions | None = Field(None, description="Streaming options.")
-    user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
     response_format: ResponseFormat | None = Field(
         None, description="text, json_object or json_schema (grammar-enforced on GGUF)."
     )
@@ -185,24 +209,9 @@ class ChatCompletionRequest(BaseModel):
     def _refused(cls, value: Any, info: Any) -> Any:
         return refuse_if_set(info.field_name, value, REFUSED_CHAT_PARAMS)
 
-    @field_validator("stop")
-    @classmethod
-    def _stop_count(cls, value: list[str] | str | None) -> list[str] | str | None:
-        if isinstance(value, list) and len(value) > MAX_STOP:
-            raise ValueError(f"at most {MAX_STOP} stop strings")
-        return value
-
     _integers = field_validator(
         "max_tokens", "max_completion_tokens", "seed", "n", "top_logprobs", mode="before"
     )(integral)
-
-    @field_validator("logit_bias")
-    @classmethod
-    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        for token, bias in (value or {}).items():
-            if not token.isdigit() or not -100 <= bias <= 100:
-                raise ValueError("keys are token ids, values biases in [-100, 100]")
-        return value
 
     @model_validator(mode="after")
     def _tool_choice_known(self) -> ChatCompletionRequest:
@@ -219,9 +228,6 @@ class ChatCompletionRequest(BaseModel):
         if self.max_completion_tokens is not None:
             self.max_tokens = self.max_completion_tokens
         return self
-
-    def stop_list(self) -> list[str]:
-        return stop_list(self.stop)
 
 
 class Usage(BaseModel):

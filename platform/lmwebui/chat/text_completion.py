@@ -10,21 +10,17 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic.config import JsonDict
 
 from lmwebui.chat.params import (
     MAX_CHOICES,
-    MAX_STOP,
     REFUSED_COMPLETION_PARAMS,
     refuse_if_set,
-    stop_list,
 )
 from lmwebui.chat.protocol import (
-    LOGIT_BIAS_SCHEMA,
-    STOPS_SCHEMA,
     ChatCompletionChunk,
-    StreamOptions,
+    SamplingRequest,
     Usage,
     fold_choices,
     integral,
@@ -44,10 +40,8 @@ _PROMPTS: JsonDict = {
 }
 
 
-class TextCompletionRequest(BaseModel):
+class TextCompletionRequest(SamplingRequest):
     """The /v1/completions request; see chat/params.py for what is refused and ignored."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = Field(description="Model id (a GGUF file name for the GGUF engine).")
     prompt: str | list[str] = Field(
@@ -55,27 +49,9 @@ class TextCompletionRequest(BaseModel):
         json_schema_extra={"anyOf": [{"type": "string"}, _PROMPTS]},
     )
     max_tokens: int = Field(DEFAULT_COMPLETION_TOKENS, ge=1, description="Most tokens per choice.")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature.")
-    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    stop: list[str] | str | None = Field(
-        None,
-        description=f"Stop strings (at most {MAX_STOP}).",
-        json_schema_extra={"anyOf": [STOPS_SCHEMA, {"type": "string"}, {"type": "null"}]},
-    )
     echo: bool = Field(False, description="Return the prompt before the completion.")
-    seed: int | None = Field(None, ge=0, lt=2**32, description="Sampling seed.")
-    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per seen token.")
-    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Penalty per repeat.")
-    logit_bias: dict[str, float] | None = Field(
-        None,
-        description="Token id -> bias in [-100, 100].",
-        json_schema_extra={"anyOf": [LOGIT_BIAS_SCHEMA, {"type": "null"}]},
-    )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices per prompt.")
     logprobs: int | None = Field(None, ge=0, le=5, description="Log probabilities (if able).")
-    stream: bool = Field(False, description="Stream text_completion chunks (SSE).")
-    stream_options: StreamOptions | None = Field(None, description="Streaming options.")
-    user: str | None = Field(None, description="End-user id; also the cache-affinity key.")
     suffix: Any = Field(None, description="Refused (400): no fill-in-the-middle.")
     best_of: Any = Field(None, description="Refused (400): use n.")
 
@@ -93,26 +69,8 @@ class TextCompletionRequest(BaseModel):
 
     _integers = field_validator("max_tokens", "seed", "n", "logprobs", mode="before")(integral)
 
-    @field_validator("stop")
-    @classmethod
-    def _stop_count(cls, value: list[str] | str | None) -> list[str] | str | None:
-        if isinstance(value, list) and len(value) > MAX_STOP:
-            raise ValueError(f"at most {MAX_STOP} stop strings")
-        return value
-
-    @field_validator("logit_bias")
-    @classmethod
-    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        for token, bias in (value or {}).items():
-            if not token.isdigit() or not -100 <= bias <= 100:
-                raise ValueError("keys are token ids, values biases in [-100, 100]")
-        return value
-
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
-
-    def stop_list(self) -> list[str]:
-        return stop_list(self.stop)
 
 
 class TextChoice(BaseModel):
