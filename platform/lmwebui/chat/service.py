@@ -210,8 +210,8 @@ class ChatService:
                 update={"model": engine.resolve_model(name), "user": body.user or f"u{user.id}"}
             )
             async for chunk in start(engine, request):
-                if any(c.delta.content for c in chunk.choices):
-                    metrics.token()
+                if any(c.delta.content or c.delta.tool_calls for c in chunk.choices):
+                    metrics.token()  # output a client sees: text or tool-call arguments
                 if chunk.usage is not None:
                     u = chunk.usage
                     metrics.completed(request.model, u.prompt_tokens, u.completion_tokens)
