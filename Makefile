@@ -21,14 +21,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# System packages the tests use: Prometheus (+ promtool) for the observability tests.
-# PostgreSQL binaries come with the machine image. Only attempted as root with apt.
+# System packages the tests use: Prometheus (+ promtool) for the observability tests and
+# Debian's chromium for the web page's browser tests (Playwright drives it; it never
+# downloads a browser). PostgreSQL binaries come with the machine image. Only attempted as
+# root with apt.
 sysdeps:
-	@if ! command -v prometheus >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends prometheus) >/dev/null || echo "prometheus install failed"; \
-	  else echo "prometheus not installed: observability tests will be skipped"; fi; fi
+	@missing=""; command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing) >/dev/null || echo "install of$$missing failed"; \
+	    else echo "not installed:$$missing (their tests will be skipped)"; fi; fi
 
 serve: install
 	$(BIN)/lmwebui serve
