@@ -23,6 +23,7 @@ async function start() {
   }
   if (user) return enter(user);
   renderSignIn(root, enter);
+  performance.mark("lmwebui:sign-in-ready");
 }
 
 async function enter(user) {
@@ -32,6 +33,7 @@ async function enter(user) {
     renderSignIn(root, enter);
   });
   document.body.dataset.ready = "true";
+  performance.mark("lmwebui:ready"); // time to interactive (loadtests/bench_page.py)
 }
 
 setReauth(async () => {
