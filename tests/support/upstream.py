@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class FakeUpstream:
     redirect_to: str | None = None
     # the streamed answer as (delta, finish_reason) pairs; None: ANSWER as text
     script: list[tuple[dict[str, Any], str | None]] | None = None
+    # seconds between streamed chunks (0: the whole answer in one write)
+    chunk_delay: float = 0.0
 
     def fail_with(self, status: int, headers: dict[str, str] | None = None) -> None:
         self.failure = (status, headers or {})
@@ -88,11 +91,26 @@ def _handler(state: FakeUpstream) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 script = state.script or [({"role": "assistant", "content": ANSWER}, None)]
-                text = "".join(_chunk(d, f) for d, f in script)
-                text += "" if state.script else _chunk({}, "stop")
-                self._send(
-                    200, (text + "data: [DONE]\n\n").encode(), {"Content-Type": "text/event-stream"}
-                )
+                chunks = [_chunk(d, f) for d, f in script]
+                chunks += [] if state.script else [_chunk({}, "stop")]
+                chunks.append("data: [DONE]\n\n")
+                if state.chunk_delay > 0:
+                    self._pace(chunks, state.chunk_delay)
+                else:
+                    self._send(200, "".join(chunks).encode(), {"Content-Type": "text/event-stream"})
+
+        def _pace(self, chunks: list[str], delay: float) -> None:
+            """One chunk every ``delay`` seconds (a close-delimited HTTP/1.0 body)."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                for chunk in chunks:
+                    self.wfile.write(chunk.encode())
+                    self.wfile.flush()
+                    time.sleep(delay)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the platform stopped reading (a cancelled turn)
 
     return Handler
 
