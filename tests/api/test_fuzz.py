@@ -61,8 +61,10 @@ SEMANTIC_REFUSALS = [
     ("POST /v1/chat/completions", r"is not (enabled on this server|supported by provider)"),
     ("POST /v1/completions", r"is not (enabled on this server|supported by provider)"),
     # rules across fields: the tool_choice names one of the tools; a json_schema comes
-    # with (and only with) response_format type json_schema
-    ("POST /v1/chat/completions", r"tool_choice|json_schema is required"),
+    # with (and only with) response_format type json_schema; top_logprobs needs logprobs;
+    # /v1/completions' logprobs not with echo
+    ("POST /v1/chat/completions", r"tool_choice|json_schema is required|top_logprobs requires"),
+    ("POST /v1/completions", r"logprobs with echo"),
     # a hub reference is parsed (owner/repo[@rev][:file] or a URL of the configured hub)
     ("POST /api/gguf/resolve", r"^Invalid (repository id|revision|file path|hub URL)|^Not a "),
     ("POST /api/gguf/download", r"URL"),

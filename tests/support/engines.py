@@ -31,7 +31,6 @@ from lmwebui.chat.protocol import (
     Usage,
 )
 from lmwebui.chat.text_completion import TextCompletionRequest
-from lmwebui.inference.capabilities import GGUF_REFUSED_PARAMS
 from lmwebui.settings import ChatSettings
 
 # What a request names when it names no model (the platform's default GGUF model).
@@ -99,7 +98,8 @@ class ScriptedEngine(ChatEngine):
             default_model=DEFAULT_MODEL,
             native_reasoning=native_reasoning,
             context_tokens=context_tokens,
-            refused_params=GGUF_REFUSED_PARAMS,  # it stands in for the GGUF engine
+            # its script has no log probabilities: it refuses them, as an engine must
+            refused_params=frozenset({"logprobs", "top_logprobs"}),
         )
         self.script = script
         self.model_ids = list(models)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from lmwebui.chat.logprobs import ChoiceLogprobs, fold_logprobs
 from lmwebui.chat.params import (
     MAX_CHOICES,
     MAX_STOP,
@@ -182,8 +183,10 @@ class ChatCompletionRequest(SamplingRequest):
         None, ge=1, description="Most tokens to generate (OpenAI's newer name; wins)."
     )
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices to generate.")
-    logprobs: bool = Field(False, description="Return log probabilities (engine permitting).")
-    top_logprobs: int | None = Field(None, ge=0, le=20, description="Alternatives per token.")
+    logprobs: bool = Field(False, description="Return each output token's log probability.")
+    top_logprobs: int | None = Field(
+        None, ge=0, le=20, description="Likeliest alternatives per token (needs logprobs)."
+    )
     response_format: ResponseFormat | None = Field(
         None, description="text, json_object or json_schema (grammar-enforced on GGUF)."
     )
@@ -224,6 +227,12 @@ class ChatCompletionRequest(SamplingRequest):
         return self
 
     @model_validator(mode="after")
+    def _top_needs_logprobs(self) -> ChatCompletionRequest:
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs requires logprobs to be true")
+        return self
+
+    @model_validator(mode="after")
     def _newest_limit_wins(self) -> ChatCompletionRequest:
         if self.max_completion_tokens is not None:
             self.max_tokens = self.max_completion_tokens
@@ -261,6 +270,7 @@ class ChunkDelta(BaseModel):
 class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChunkDelta
+    logprobs: ChoiceLogprobs | None = None
     finish_reason: str | None = None
 
 
@@ -281,6 +291,7 @@ class ChatCompletionChunk(_Completion):
 class ResponseChoice(BaseModel):
     index: int = 0
     message: ChatMessage
+    logprobs: ChoiceLogprobs | None = None
     finish_reason: str | None = None
 
 
@@ -322,6 +333,7 @@ class StreamChunks:
         usage: Usage | None = None,
         role: str | None = None,
         index: int = 0,
+        logprobs: ChoiceLogprobs | None = None,
     ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=self.id,
@@ -331,6 +343,7 @@ class StreamChunks:
                 ChunkChoice(
                     index=index,
                     delta=ChunkDelta(role=role, content=content),
+                    logprobs=logprobs,
                     finish_reason=finish,
                 )
             ],
@@ -369,7 +382,7 @@ def aggregate(chunks: list[ChatCompletionChunk], model: str) -> ChatCompletionRe
     """Fold a finished stream into one response."""
     usage = next((c.usage for c in reversed(chunks) if c.usage is not None), Usage())
     choices = fold_choices(chunks) or {0: ("", "stop")}
-    calls = fold_tool_calls(chunks)
+    calls, logprobs = fold_tool_calls(chunks), fold_logprobs(chunks)
     return ChatCompletionResponse(
         id=chunks[0].id if chunks else completion_id(),
         created=now(),
@@ -378,6 +391,7 @@ def aggregate(chunks: list[ChatCompletionChunk], model: str) -> ChatCompletionRe
             ResponseChoice(
                 index=i,
                 message=ChatMessage(role="assistant", content=text, tool_calls=calls.get(i)),
+                logprobs=logprobs.get(i),
                 finish_reason=finish,
             )
             for i, (text, finish) in choices.items()

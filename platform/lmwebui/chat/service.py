@@ -253,11 +253,12 @@ async def _usage_as_openai(
 async def _prepend_text(
     first: ChatCompletionChunk, rest: AsyncIterator[ChatCompletionChunk], cid: str
 ) -> AsyncIterator[TextCompletion]:
+    offsets: dict[int, int] = {}
     async for chunk in _prepend(first, rest):
         if chunk.usage is not None or any(
-            c.delta.content or c.finish_reason for c in chunk.choices
+            c.delta.content or c.logprobs or c.finish_reason for c in chunk.choices
         ):
-            yield as_text_chunk(chunk, cid)
+            yield as_text_chunk(chunk, cid, offsets)
 
 
 async def _prepend(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from lmwebui.chat.logprobs import ChoiceLogprobs, CompletionLogprobs, fold_logprobs, legacy
 from lmwebui.chat.params import (
     MAX_CHOICES,
     REFUSED_COMPLETION_PARAMS,
@@ -51,7 +52,9 @@ class TextCompletionRequest(SamplingRequest):
     max_tokens: int = Field(DEFAULT_COMPLETION_TOKENS, ge=1, description="Most tokens per choice.")
     echo: bool = Field(False, description="Return the prompt before the completion.")
     n: int = Field(1, ge=1, le=MAX_CHOICES, description="Choices per prompt.")
-    logprobs: int | None = Field(None, ge=0, le=5, description="Log probabilities (if able).")
+    logprobs: int | None = Field(
+        None, ge=0, le=5, description="Log probabilities of each token and of k alternatives."
+    )
     suffix: Any = Field(None, description="Refused (400): no fill-in-the-middle.")
     best_of: Any = Field(None, description="Refused (400): use n.")
 
@@ -69,6 +72,12 @@ class TextCompletionRequest(SamplingRequest):
 
     _integers = field_validator("max_tokens", "seed", "n", "logprobs", mode="before")(integral)
 
+    @model_validator(mode="after")
+    def _no_prompt_logprobs(self) -> TextCompletionRequest:
+        if self.echo and self.logprobs is not None:
+            raise ValueError("logprobs with echo is not supported (no prompt log probabilities)")
+        return self
+
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
 
@@ -76,7 +85,7 @@ class TextCompletionRequest(SamplingRequest):
 class TextChoice(BaseModel):
     index: int = 0
     text: str
-    logprobs: None = None
+    logprobs: CompletionLogprobs | None = None
     finish_reason: str | None = None
 
 
@@ -95,28 +104,33 @@ def text_completion_id() -> str:
     return f"cmpl-{uuid.uuid4().hex[:24]}"
 
 
-def as_text_chunk(chunk: ChatCompletionChunk, cid: str) -> TextCompletion:
+def as_text_chunk(chunk: ChatCompletionChunk, cid: str, offsets: dict[int, int]) -> TextCompletion:
+    """One streamed chunk; ``offsets`` (choice index -> text so far) places its tokens."""
+    choices = []
+    for c in chunk.choices:
+        text, at = c.delta.content or "", offsets.get(c.index, 0)
+        offsets[c.index] = at + len(text)
+        lp = legacy(c.logprobs, at)
+        choices.append(
+            TextChoice(index=c.index, text=text, logprobs=lp, finish_reason=c.finish_reason)
+        )
     return TextCompletion(
-        id=cid,
-        created=chunk.created,
-        model=chunk.model,
-        choices=[
-            TextChoice(index=c.index, text=c.delta.content or "", finish_reason=c.finish_reason)
-            for c in chunk.choices
-        ],
-        usage=chunk.usage,
+        id=cid, created=chunk.created, model=chunk.model, choices=choices, usage=chunk.usage
     )
 
 
 def fold_text(chunks: list[ChatCompletionChunk], model: str) -> TextCompletion:
     """A finished stream as one ``text_completion``."""
     usage = next((c.usage for c in reversed(chunks) if c.usage is not None), Usage())
+    logprobs: dict[int, ChoiceLogprobs] = fold_logprobs(chunks)
     return TextCompletion(
         id=text_completion_id(),
         created=now(),
         model=model,
         choices=[
-            TextChoice(index=i, text=text, finish_reason=finish)
+            TextChoice(
+                index=i, text=text, logprobs=legacy(logprobs.get(i), 0), finish_reason=finish
+            )
             for i, (text, finish) in fold_choices(chunks).items()
         ],
         usage=usage,

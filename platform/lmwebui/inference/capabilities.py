@@ -5,8 +5,9 @@ from __future__ import annotations
 from lmwebui.chat.engines.base import EngineCapabilities
 from lmwebui.models.files import gguf_model_id
 
-# The batched engine samples in C from logits it does not return: no log probabilities.
-GGUF_REFUSED_PARAMS = frozenset({"logprobs", "top_logprobs"})
+# The batched engine honours every parameter the request models accept (log probabilities
+# are computed from the decoded logits when asked: inference/engine/logprobs.py).
+GGUF_REFUSED_PARAMS: frozenset[str] = frozenset()
 
 
 def gguf_capabilities(default_model: str, n_ctx_per_slot: int) -> EngineCapabilities:

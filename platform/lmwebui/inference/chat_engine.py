@@ -81,7 +81,8 @@ def sampling(
     stop: tuple[str, ...],
 ) -> EngineSampling:
     """The engine's sampling parameters for an OpenAI request (logit_bias ids checked
-    against the model's vocabulary: an unknown id is a 400 naming logit_bias)."""
+    against the model's vocabulary: an unknown id is a 400 naming logit_bias). Log
+    probabilities: chat's ``logprobs`` + ``top_logprobs``, /v1/completions' ``logprobs`` k."""
     bias = tuple((int(t), b) for t, b in (request.logit_bias or {}).items())
     if any(t >= n_vocab for t, _ in bias):
         raise ValidationFailed(
@@ -97,7 +98,15 @@ def sampling(
         presence_penalty=request.presence_penalty,
         frequency_penalty=request.frequency_penalty,
         logit_bias=bias,
+        logprobs=_logprobs(request),
     )
+
+
+def _logprobs(request: ChatCompletionRequest | TextCompletionRequest) -> int | None:
+    """Alternatives per token when log probabilities are asked for, else None."""
+    if isinstance(request, TextCompletionRequest):
+        return request.logprobs
+    return (request.top_logprobs or 0) if request.logprobs else None
 
 
 class GGUFChatEngine(ChatEngine):

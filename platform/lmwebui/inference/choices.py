@@ -13,13 +13,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from lmwebui.chat.logprobs import ChoiceLogprobs, TokenLogprob, TopLogprob
 from lmwebui.chat.protocol import ChatCompletionChunk, StreamChunks, Usage
 from lmwebui.inference.engine import (
     BatchedEngine,
     GenerationChunk,
     GenerationResult,
     SamplingParams,
+    TokenChoice,
 )
+from lmwebui.inference.engine import TokenLogprob as EngineLogprob
 
 T = TypeVar("T")
 _DONE = object()
@@ -32,6 +35,21 @@ class Sequence:
     tokens: list[int]
     params: SamplingParams
     echo: str = ""  # text sent as the choice's first content (/v1/completions echo)
+
+
+def _top(t: TokenChoice) -> TopLogprob:
+    return TopLogprob(
+        token=t.piece.decode("utf-8", errors="replace"), logprob=t.logprob, bytes=list(t.piece)
+    )
+
+
+def chat_logprobs(lp: EngineLogprob | None) -> ChoiceLogprobs | None:
+    """The engine's log probabilities of one token in OpenAI's chat shape."""
+    if lp is None:
+        return None
+    chosen = _top(lp.chosen)
+    entry = TokenLogprob(**chosen.model_dump(), top_logprobs=[_top(t) for t in lp.top])
+    return ChoiceLogprobs(content=[entry])
 
 
 def nth_params(params: SamplingParams, i: int) -> SamplingParams:
@@ -88,8 +106,9 @@ async def run_sequences(
     async for i, item in merged(streams):
         seq = seqs[i]
         if isinstance(item, GenerationChunk):
-            if item.text:
-                yield chunk(item.text, index=seq.index)
+            if item.text or item.logprob is not None:
+                lp = chat_logprobs(item.logprob)
+                yield chunk(item.text, index=seq.index, logprobs=lp)
         elif isinstance(item, GenerationResult):
             yield item
             left -= 1

@@ -14,6 +14,8 @@ from .datatypes import (
     GenerationResult,
     PromptTooLongError,
     SamplingParams,
+    TokenChoice,
+    TokenLogprob,
 )
 from .engine import BatchedEngine
 
@@ -30,4 +32,6 @@ __all__ = [
     "GenerationResult",
     "PromptTooLongError",
     "SamplingParams",
+    "TokenChoice",
+    "TokenLogprob",
 ]

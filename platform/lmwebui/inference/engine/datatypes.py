@@ -14,6 +14,7 @@ from lmwebui.settings import ChatSettings
 FINISH_STOP = "stop"
 FINISH_LENGTH = "length"
 FINISH_CANCELLED = "cancelled"
+MAX_TOP_LOGPROBS = 20
 
 
 class EngineError(RuntimeError):
@@ -59,6 +60,9 @@ class SamplingParams:
     # GBNF grammar (root rule "root") the output must follow: llama.cpp's grammar sampler in
     # this sequence's chain; end-of-generation is only allowed where the grammar is complete.
     grammar: str | None = None
+    # Log probabilities of each sampled token and of this many likeliest alternatives
+    # (0-20); None: not computed (the default path reads no logits in Python).
+    logprobs: int | None = None
 
     def validate(self) -> None:
         if self.max_tokens < 1:
@@ -75,6 +79,8 @@ class SamplingParams:
             raise ValueError("presence_penalty and frequency_penalty must be in [-2, 2]")
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise ValueError("seed must fit into 32 bits")
+        if self.logprobs is not None and not 0 <= self.logprobs <= MAX_TOP_LOGPROBS:
+            raise ValueError(f"logprobs must be in [0, {MAX_TOP_LOGPROBS}]")
 
 
 def _chat_default(name: str) -> Any:
@@ -143,12 +149,34 @@ class EngineConfig:
             raise ValueError("n_threads_single must be >= 1")
 
 
+@dataclass(frozen=True)
+class TokenChoice:
+    """A token, its bytes in running text and its log probability at one step."""
+
+    token: int
+    piece: bytes
+    logprob: float
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """The sampled token's log probability and the ``k`` likeliest tokens' (best first),
+    from the log-softmax of the model's raw logits at that step (before logit_bias,
+    penalties, temperature and grammar: vLLM's default, what the model itself says)."""
+
+    chosen: TokenChoice
+    top: tuple[TokenChoice, ...] = ()
+
+
 @dataclass
 class GenerationChunk:
     """Streamed piece of output (one sampled token)."""
 
     text: str  # new text; UTF-8 safe (never half a character); may be ""
     token_ids: list[int] = field(default_factory=list)
+    # The sampled token's log probabilities (only when SamplingParams.logprobs is set; a
+    # chunk that only flushes held-back text has none).
+    logprob: TokenLogprob | None = None
 
 
 @dataclass

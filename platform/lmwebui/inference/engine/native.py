@@ -194,6 +194,11 @@ class NativeContext:
     def decode(self, batch: Batch) -> int:
         return int(llama_cpp.llama_decode(self.ptr, batch.struct))
 
+    def logits(self, row: int, n_vocab: int) -> npt.NDArray[np.float32]:
+        """The logits of batch row ``row`` of the last decode (a view: read it before the
+        next decode)."""
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ptr, row), (n_vocab,))
+
     def close(self) -> None:
         if self.ptr is not None:
             llama_cpp.llama_free(self.ptr)

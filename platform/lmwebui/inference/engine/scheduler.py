@@ -40,7 +40,9 @@ from .datatypes import (
     EngineConfig,
     GenerationChunk,
     GenerationResult,
+    TokenLogprob,
 )
+from .logprobs import row_logprob
 from .native import Batch, NativeContext, NativeModel, Sampler
 from .state import ActiveSeq, Counters, Item, Part, Request, Slot, common_prefix
 
@@ -302,7 +304,9 @@ class Scheduler:
                 c.prompt_tokens_evaluated += len(p.tokens)
             q.pending = None
             if p.want_out:
-                self._on_token(q, q.sampler.sample(self.ctx, p.row), out)
+                tok, k = q.sampler.sample(self.ctx, p.row), q.req.params.logprobs
+                lp = None if k is None else row_logprob(self.ctx, self.model, p.row, tok, k)
+                self._on_token(q, tok, out, lp)
 
     def _pad(self, parts: list[Part]) -> list[Part]:
         used = {p.stream for p in parts}
@@ -324,7 +328,9 @@ class Scheduler:
         return Part(None, stream, [self.model.filler_token], pos, False)
 
     # ---------------------------------------------------------------- sampling results
-    def _on_token(self, q: ActiveSeq, tok: int, out: dict[Request, list[Item]]) -> None:
+    def _on_token(
+        self, q: ActiveSeq, tok: int, out: dict[Request, list[Item]], lp: TokenLogprob | None
+    ) -> None:
         items = out.setdefault(q.req, [])
         if q.n_generated == 0 and not q.req.t_first:
             q.req.t_first = time.perf_counter()
@@ -337,13 +343,13 @@ class Scheduler:
         self.counters.tokens_generated += 1
         text = q.text.push(self.model.piece(tok))
         if q.text.stopped:
-            items.append(GenerationChunk(text, [tok]))
+            items.append(GenerationChunk(text, [tok], lp))
             self._finish(q, FINISH_STOP, out, flush=False)
         elif q.n_generated >= q.req.params.max_tokens or len(q.slot.tokens) >= self.n_ctx:
-            items.append(GenerationChunk(text + q.text.flush(), [tok]))
+            items.append(GenerationChunk(text + q.text.flush(), [tok], lp))
             self._finish(q, FINISH_LENGTH, out, flush=False)
         else:
-            items.append(GenerationChunk(text, [tok]))
+            items.append(GenerationChunk(text, [tok], lp))
             q.pending = tok
 
     def _finish(
