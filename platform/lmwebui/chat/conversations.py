@@ -16,6 +16,7 @@ from lmwebui.db.models import Conversation, Message
 from lmwebui.errors import NotFound, iso_utc
 
 HISTORY_LIMIT = 200  # newest messages loaded as context (the engine trims to its window)
+TITLE_QUERY_MAX = 200  # longest title search (titles are at most 60 characters)
 
 
 def new_conversation_id() -> str:
@@ -24,6 +25,12 @@ def new_conversation_id() -> str:
 
 def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex[:20]}"
+
+
+def title_pattern(q: str) -> str:
+    """A LIKE pattern matching titles that contain ``q``; its own %, _ and \\ are literal."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def make_title(message: str) -> str:
@@ -139,21 +146,21 @@ class ConversationStore:
         return conversation_id, assistant_id
 
     async def list(
-        self, user_id: int, offset: int, limit: int
+        self, user_id: int, offset: int, limit: int, q: str | None = None
     ) -> tuple[list[ConversationSummary], int]:
+        """The user's conversations, newest first; ``q``: only titles containing it (case
+        folded: ASCII on SQLite, every letter on PostgreSQL)."""
+        where = [Conversation.user_id == user_id]
+        if q and q.strip():
+            where.append(Conversation.title.ilike(title_pattern(q.strip()), escape="\\"))
         async with self.db.session() as s:
             total = int(
-                await s.scalar(
-                    select(func.count())
-                    .select_from(Conversation)
-                    .where(Conversation.user_id == user_id)
-                )
-                or 0
+                await s.scalar(select(func.count()).select_from(Conversation).where(*where)) or 0
             )
             rows = (
                 await s.scalars(
                     select(Conversation)
-                    .where(Conversation.user_id == user_id)
+                    .where(*where)
                     .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
                     .offset(offset)
                     .limit(limit)
