@@ -84,6 +84,9 @@ def test_websocket_final_answer_carries_citations(client: TestClient) -> None:
     assert event["type"] == "final_answer", event
     assert [c["document_id"] for c in event["citations"]] == [doc["document_id"]]
     assert event["data"]["citations"] == event["citations"]
+    # what the page shows under the source: the start of the excerpt's text
+    snippet = event["citations"][0]["snippet"]
+    assert "Badge XK-4471 opens the server room" in snippet
 
 
 def test_conversation_documents_take_precedence(client: TestClient) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lmwebui.rag.context import INSTRUCTIONS, build_context, estimate_tokens
+from lmwebui.rag.context import INSTRUCTIONS, SNIPPET_CHARS, build_context, estimate_tokens
 from lmwebui.rag.types import StoreHit
 
 
@@ -23,7 +23,16 @@ def test_excerpts_in_rank_order_with_labels() -> None:
         "page": None,
         "score": 0.5,
         "chunk_id": "d1_c0",
+        "snippet": "beta",
     }
+
+
+def test_citation_snippet_is_the_excerpt_start_on_one_line() -> None:
+    text = "First line\n\n  of the   excerpt. " + "word " * 200
+    (cite,) = build_context("Q?", [hit(0, text)], 5000).citations
+    assert cite.snippet.startswith("First line of the excerpt. word")
+    assert cite.snippet.endswith("…") and len(cite.snippet) <= SNIPPET_CHARS + 1
+    assert "\n" not in cite.snippet
 
 
 def test_budget_skips_what_does_not_fit() -> None:

@@ -59,6 +59,9 @@ class Citation(BaseModel):
     page: int | None = None
     score: float
     chunk_id: str
+    snippet: str = Field(
+        "", description="The start of the excerpt's text (what a page shows under the source)."
+    )
 
 
 class FinalAnswer(_Event):

@@ -13,6 +13,7 @@ INSTRUCTIONS = (
     "Cite the excerpts you use like [1]. If they do not contain the answer, say so."
 )
 MIN_EXCERPT_TOKENS = 32
+SNIPPET_CHARS = 280
 
 
 def estimate_tokens(text: str) -> int:
@@ -29,6 +30,15 @@ class RagContext:
 def _label(hit: StoreHit) -> str:
     page = f", page {hit.page}" if hit.page else ""
     return f"{hit.filename}{page}"
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The excerpt's start on one line, cut at a word within ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] or flat[:limit]
+    return cut + "…"
 
 
 def build_context(message: str, hits: list[StoreHit], budget_tokens: int) -> RagContext:
@@ -53,6 +63,7 @@ def build_context(message: str, hits: list[StoreHit], budget_tokens: int) -> Rag
                 page=hit.page,
                 score=hit.score,
                 chunk_id=hit.chunk_id,
+                snippet=snippet(hit.text),
             )
         )
     if not parts:
