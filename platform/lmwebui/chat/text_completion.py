@@ -105,12 +105,14 @@ def text_completion_id() -> str:
 
 
 def as_text_chunk(chunk: ChatCompletionChunk, cid: str, offsets: dict[int, int]) -> TextCompletion:
-    """One streamed chunk; ``offsets`` (choice index -> text so far) places its tokens."""
+    """One streamed chunk; ``offsets`` (choice index -> length of the tokens so far) places
+    its tokens as ``fold_text`` does."""
     choices = []
     for c in chunk.choices:
-        text, at = c.delta.content or "", offsets.get(c.index, 0)
-        offsets[c.index] = at + len(text)
-        lp = legacy(c.logprobs, at)
+        lp = legacy(c.logprobs, offsets.get(c.index, 0))
+        if lp is not None and lp.tokens:
+            offsets[c.index] = lp.text_offset[-1] + len(lp.tokens[-1])
+        text = c.delta.content or ""
         choices.append(
             TextChoice(index=c.index, text=text, logprobs=lp, finish_reason=c.finish_reason)
         )
