@@ -64,7 +64,7 @@ export function mount(el) {
       if (location.hash && location.hash !== "#") location.hash = "";
       emit("close-sidebar-on-phone");
     });
-    const del = h("button.icon.conv-delete", { type: "button", "aria-label": `Delete conversation: ${c.title}`, title: "Delete" }, "🗑");
+    const del = h("button.icon.conv-delete", { type: "button", "aria-label": `Delete conversation: ${c.title}`, title: "Delete" }, "×");
     del.addEventListener("click", () => remove(c, del));
     return h("li.conv-item", { dataset: { id: c.id } }, open, del);
   };

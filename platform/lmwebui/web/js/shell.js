@@ -40,6 +40,11 @@ async function showView(main, nav) {
     mounted.set(id, entry);
     const module = await VIEWS.find((v) => v.id === id).load();
     entry.api = (await module.mount(section)) || null;
+    // The user went elsewhere while it mounted: the later showView shows that view.
+    if (currentViewId() !== id) {
+      section.hidden = true;
+      return;
+    }
   }
   entry.section.hidden = false;
   entry.api?.show?.();
@@ -96,8 +101,9 @@ export async function renderShell(root, onSignedOut) {
   sidebarToggle.addEventListener("click", () => setSidebar(!state.prefs.sidebar));
   on("toggle-sidebar", () => setSidebar(!state.prefs.sidebar));
   on("close-sidebar-on-phone", () => matchMedia("(max-width: 760px)").matches && setSidebar(false));
-  themeButton.addEventListener("click", () => {
-    cycleTheme();
+  themeButton.addEventListener("click", () => cycleTheme());
+  on("prefs", ({ name }) => {
+    if (name !== "theme") return; // chosen here or in Settings: the button says which
     themeButton.setAttribute("aria-label", themeLabel());
     themeButton.title = themeLabel();
   });
