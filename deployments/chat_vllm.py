@@ -1,8 +1,18 @@
-"""GPU path: vLLM models through ray.serve.llm's OpenAI app (extra `gpu`).
+"""vLLM models through ray.serve.llm's OpenAI app, a second Serve application.
 
-Deploy as a second Serve application (see serve_config.yaml, commented out by default);
-set `LMWEBUI_CHAT__VLLM_BASE_URL` to its `/v1` URL and the ingress serves it as provider
-`vllm`.
+vLLM is not in the platform's default environment. Its replicas run where it is installed:
+the platform's own environment with the `gpu` extra (CUDA nodes), a second environment
+named by ``vllm.python`` (Ray ``runtime_env`` ``py_executable``: ``make vllm-env``, the CPU
+build), or a container image on KubeRay. ``build_vllm_app`` runs there (it imports
+``ray.serve.llm``); the platform's side only hands it plain data (``VLLMAppArgs``) and
+reaches the app over HTTP as provider ``vllm`` (chat/engines/vllm_engine.py).
+
+- ``lmwebui serve`` calls :func:`deploy_vllm_app` after the platform app: a Ray task in the
+  vLLM environment builds the app and ``serve.run``s it, and the replicas inherit the task's
+  runtime environment.
+- ``serve_config.yaml``: a second application with ``import_path:
+  deployments.chat_vllm:build_vllm_app`` and, for a second environment, ``runtime_env:
+  {py_executable: ...}``; empty ``args`` take the models from the settings (``vllm.models``).
 """
 
 from __future__ import annotations
@@ -13,10 +23,52 @@ from ray.serve import Application
 
 from lmwebui.chat.vllm_config import VLLMAppArgs
 
+DEPLOY_TIMEOUT_S = 900.0
 
-def build_vllm_app(args: dict[str, Any]) -> Application:
-    parsed = VLLMAppArgs.model_validate(args)
-    from ray.serve.llm import build_openai_app  # needs vLLM: GPU nodes only
 
-    app: Application = build_openai_app(parsed.to_serving_args())
+def build_vllm_app(args: dict[str, Any] | None = None) -> Application:
+    """The OpenAI app of ``args`` (``VLLMAppArgs``; without ``models``, the settings')."""
+    import ray
+    from ray.serve.llm import build_openai_app  # needs vLLM
+
+    parsed = _resolve(args or {})
+    serving = parsed.to_serving_args()
+    # A model's own runtime_env (CPU: VLLM_CPU_KVCACHE_SPACE) would replace the one this
+    # runs in, py_executable included: the engine would start in an environment without vLLM.
+    current = dict(ray.get_runtime_context().runtime_env or {})
+    for cfg in serving["llm_configs"]:
+        cfg["runtime_env"] = _merge_env(current, cfg.get("runtime_env") or {})
+    app: Application = build_openai_app(serving)
     return app
+
+
+def _resolve(args: dict[str, Any]) -> VLLMAppArgs:
+    if args.get("models"):
+        return VLLMAppArgs.model_validate(args)
+    from lmwebui.settings import load_settings
+
+    return load_settings(**args.get("settings", {})).vllm.app_args()
+
+
+def _merge_env(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **top}
+    env_vars = {**(base.get("env_vars") or {}), **(top.get("env_vars") or {})}
+    if env_vars:
+        merged["env_vars"] = env_vars
+    return merged
+
+
+def _deploy(args: dict[str, Any], name: str, route_prefix: str) -> None:
+    from ray import serve
+
+    serve.run(build_vllm_app(args), name=name, route_prefix=route_prefix, blocking=False)
+
+
+def deploy_vllm_app(args: VLLMAppArgs, *, name: str, route_prefix: str, python: str | None) -> None:
+    """Build and run the vLLM app from a Ray task in the vLLM environment (``python``, or
+    this one); returns once its replicas are ready, raises if they fail to start."""
+    import ray
+
+    runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
+    task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
+    ray.get(task.remote(args.model_dump(mode="json"), name, route_prefix), timeout=DEPLOY_TIMEOUT_S)

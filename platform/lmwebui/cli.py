@@ -95,7 +95,8 @@ def serve_command(args: argparse.Namespace) -> int:
     while not stop.wait(2.0):
         tree.remember()  # HAProxy reloads start new processes
     print("lmwebui: shutting down", flush=True)
-    serve_runtime.shutdown(APP_NAME, started_ray, tree)
+    apps = [APP_NAME, settings.vllm.app_name] if settings.vllm.models else [APP_NAME]
+    serve_runtime.shutdown(apps, started_ray, tree)
     serve_runtime.exit_now(1 if failed.is_set() else 0)  # skips Ray's slow atexit hooks
 
 
@@ -142,14 +143,29 @@ def _serve_until(stop: threading.Event, failed: threading.Event, settings: Setti
             route_prefix="/",
             blocking=False,
         )
+        print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
+        _deploy_vllm(settings)
     except Exception:
         if not stop.is_set():
             traceback.print_exc()
             failed.set()
             stop.set()
         return
-    print(f"lmwebui serving on http://{settings.http_host}:{settings.http_port}", flush=True)
     _refresh_targets_until(stop, settings)
+
+
+def _deploy_vllm(settings: Settings) -> None:
+    """The vLLM models (``vllm.models``) as a second app, in their own environment."""
+    vllm = settings.vllm
+    if not vllm.models:
+        return
+    from deployments.chat_vllm import deploy_vllm_app
+
+    deploy_vllm_app(
+        vllm.app_args(), name=vllm.app_name, route_prefix=vllm.route_prefix, python=vllm.python
+    )
+    names = ", ".join(m.model_id for m in vllm.models)
+    print(f"lmwebui: vLLM models ready at {vllm.route_prefix}/v1: {names}", flush=True)
 
 
 def _refresh_targets_until(stop: threading.Event, settings: Settings) -> None:

@@ -156,17 +156,21 @@ def _bounded(name: str, action: Callable[[], None], timeout_s: float) -> None:
         print(f"lmwebui: {name} did not finish in {timeout_s:.0f} s", file=sys.stderr)
 
 
-def shutdown(app_name: str, started_ray: bool, tree: ProcessTree) -> None:
+def shutdown(app_names: list[str], started_ray: bool, tree: ProcessTree) -> None:
     """Stop Serve (4 s), then Ray (3 s), then whatever this run started that is still alive.
-    Joined to someone else's cluster, only this app is deleted; its processes are theirs."""
+    Joined to someone else's cluster, only this run's apps are deleted; its processes are
+    theirs."""
     import ray
     from ray import serve
 
     began = time.monotonic()
     tree.remember()
-    stop_serve: Callable[[], None] = (
-        serve.shutdown if started_ray else (lambda: serve.delete(app_name))
-    )
+
+    def delete_apps() -> None:
+        for name in app_names:
+            serve.delete(name)
+
+    stop_serve: Callable[[], None] = serve.shutdown if started_ray else delete_apps
     _bounded("serve shutdown", stop_serve, 4.0)
     _bounded("ray shutdown", ray.shutdown, 3.0)
     left = tree.terminate()

@@ -22,6 +22,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from lmwebui.chat.vllm_config import VLLMSettings
 from lmwebui.rag_settings import RagSettings
 from lmwebui.security_settings import SecuritySettings
 
@@ -94,9 +95,13 @@ class ChatSettings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Server-wide upstream API key.")
     openai_timeout_s: float = Field(60.0, gt=0, description="Upstream request timeout.")
     vllm_base_url: str | None = Field(
-        None, description="OpenAI-compatible URL of the vLLM Serve app; enables provider vllm."
+        None,
+        description="OpenAI-compatible URL of a vLLM app; enables provider vllm (None: the "
+        "app of `vllm.models` through the local Serve proxy, when there are any).",
     )
-    vllm_default_model: str | None = Field(None, description="Default model for provider vllm.")
+    vllm_default_model: str | None = Field(
+        None, description="Default model for provider vllm (None: the first of vllm.models)."
+    )
     allowed_provider_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Host names or IPs a user's own provider base URL may reach although they "
@@ -249,6 +254,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     gguf: GGUFSettings = Field(default_factory=GGUFSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
+    vllm: VLLMSettings = Field(default_factory=VLLMSettings)
 
     @classmethod
     def settings_customise_sources(

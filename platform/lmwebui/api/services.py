@@ -11,7 +11,7 @@ from lmwebui.auth.service import AuthService
 from lmwebui.auth.tokens import TokenCodec
 from lmwebui.chat.conversations import ConversationStore
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
-from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
+from lmwebui.chat.engines.vllm_engine import VLLMChatEngine
 from lmwebui.chat.provider_keys import ProviderKeyService
 from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
 from lmwebui.chat.service import ChatService
@@ -75,12 +75,19 @@ def build_providers(
 ) -> ProviderRegistry:
     chat = settings.chat
     engines = runtime.chat_engines(settings) if runtime.chat_engines else {}
-    if chat.vllm_base_url:
-        engines["vllm"] = OpenAIChatEngine(
-            chat.vllm_base_url,
-            "none",
+    vllm_models = settings.vllm.models
+    vllm_url = chat.vllm_base_url or (
+        settings.vllm.base_url(settings.http_port) if vllm_models else None
+    )
+    if vllm_url:
+        first = vllm_models[0] if vllm_models else None
+        engines["vllm"] = VLLMChatEngine(
+            vllm_url,
             chat.openai_timeout_s,
-            EngineCapabilities(default_model=chat.vllm_default_model),
+            EngineCapabilities(
+                default_model=chat.vllm_default_model or (first.model_id if first else None),
+                context_tokens=first.max_model_len if first else None,
+            ),
         )
     key = chat.openai_api_key.get_secret_value() if chat.openai_api_key else None
     upstream = OpenAIEngines(

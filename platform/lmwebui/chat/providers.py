@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -10,8 +11,10 @@ from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.engines.openai_engine import OpenAIChatEngine
 from lmwebui.chat.protocol import ModelCard
 from lmwebui.chat.schemas import PROVIDER_ALIASES
-from lmwebui.errors import UpstreamError, ValidationFailed
+from lmwebui.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from lmwebui.netpolicy import OutboundPolicy, OutboundRefused
+
+log = logging.getLogger(__name__)
 
 # (user id) -> (api key, base url) of the user's own upstream key, or None
 KeyLookup = Callable[[int, str], Awaitable[tuple[str, str | None] | None]]
@@ -107,9 +110,14 @@ class ProviderRegistry:
         return engine
 
     async def all_models(self) -> list[ModelCard]:
+        """Every engine's models; an engine over HTTP that cannot answer now (a vLLM app
+        still loading) is left out and logged rather than hiding the others."""
         cards: list[ModelCard] = []
-        for engine in self.engines.values():
-            cards.extend(await engine.models())
+        for name, engine in self.engines.items():
+            try:
+                cards.extend(await engine.models())
+            except (UpstreamError, UpstreamTimeout) as exc:
+                log.warning("provider %s lists no models: %s", name, exc)
         return cards
 
     async def close(self) -> None:

@@ -1,17 +1,23 @@
-"""vLLM models on GPU nodes, as plain data.
+"""vLLM models as plain data: the ``vllm`` settings and the arguments of the vLLM app.
 
-``ray.serve.llm`` cannot even be imported without vLLM installed (CPU machines), so the
-platform describes vLLM deployments with these models and turns them into the dicts that
-``ray.serve.llm.LLMConfig(**...)`` / ``build_openai_app`` take only on the GPU path
-(deployments/chat_vllm.py). The ingress reaches the resulting OpenAI-compatible app through
-the ``vllm`` provider (an OpenAI engine pointed at ``chat.vllm_base_url``).
+``ray.serve.llm`` cannot even be imported without vLLM, and the platform's default
+environment has none, so the platform describes vLLM deployments with these models and
+turns them into the dicts ``ray.serve.llm.LLMConfig(**...)`` / ``build_openai_app`` take
+only where vLLM is installed (deployments/chat_vllm.py, run in the vLLM environment). This
+module imports nothing but pydantic, so it loads in both environments. The ingress reaches
+the resulting OpenAI-compatible app as provider ``vllm`` (chat/engines/vllm_engine.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings
+
+# vLLM on CPUs: no CUDA graphs to capture (torch.compile loads 2-3x slower and is not faster
+# on small models here; FIELD-NOTES), a bounded batch.
+CPU_ENGINE_DEFAULTS: dict[str, Any] = {"enforce_eager": True, "max_num_seqs": 16}
 
 
 class VLLMModelArgs(BaseModel):
@@ -19,6 +25,14 @@ class VLLMModelArgs(BaseModel):
 
     model_id: str = Field(description="Name clients use (`model` in requests).")
     model_source: str = Field(description="Hugging Face repo or local path of the weights.")
+    device: Literal["gpu", "cpu"] = Field(
+        "gpu",
+        description="gpu: one GPU per tensor-parallel rank (the CUDA wheel, extra `gpu`); "
+        "cpu: vLLM's CPU build on CPU nodes (accelerator kind cpu).",
+    )
+    cpu_kvcache_gb: int = Field(
+        2, ge=1, description="KV-cache memory of a CPU replica (VLLM_CPU_KVCACHE_SPACE, GiB)."
+    )
     accelerator_type: str | None = Field(None, description="Ray accelerator type, e.g. H100.")
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per replica.")
     max_model_len: int | None = Field(None, ge=256, description="Context length.")
@@ -31,9 +45,14 @@ class VLLMModelArgs(BaseModel):
     engine_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra vLLM args.")
 
     def to_llm_config(self) -> dict[str, Any]:
+        cpu = self.device == "cpu"
         engine_kwargs: dict[str, Any] = {
             "tensor_parallel_size": self.tensor_parallel_size,
-            "gpu_memory_utilization": self.gpu_memory_utilization,
+            **(
+                CPU_ENGINE_DEFAULTS
+                if cpu
+                else {"gpu_memory_utilization": self.gpu_memory_utilization}
+            ),
             **self.engine_kwargs,
         }
         if self.max_model_len:
@@ -51,7 +70,11 @@ class VLLMModelArgs(BaseModel):
                 "max_queued_requests": self.max_queued_requests,
             },
         }
-        if self.accelerator_type:
+        if cpu:
+            # without it ray.serve.llm places the engine on {'GPU': 1} and waits forever
+            cfg["accelerator_config"] = {"kind": "cpu"}
+            cfg["runtime_env"] = {"env_vars": {"VLLM_CPU_KVCACHE_SPACE": str(self.cpu_kvcache_gb)}}
+        elif self.accelerator_type:
             cfg["accelerator_type"] = self.accelerator_type
         return cfg
 
@@ -62,4 +85,36 @@ class VLLMAppArgs(BaseModel):
     models: list[VLLMModelArgs] = Field(min_length=1, description="Models to serve.")
 
     def to_serving_args(self) -> dict[str, Any]:
-        return {"llm_configs": [m.to_llm_config() for m in self.models]}
+        # The OpenAI router holds no model: it must not take a CPU from the engines.
+        return {
+            "llm_configs": [m.to_llm_config() for m in self.models],
+            "ingress_deployment_config": {"ray_actor_options": {"num_cpus": 0}},
+        }
+
+
+class VLLMSettings(BaseSettings):
+    """vLLM replicas beside ChatGGUF (none by default). ``LMWEBUI_VLLM__MODELS`` is a JSON
+    list of :class:`VLLMModelArgs`."""
+
+    models: list[VLLMModelArgs] = Field(
+        default_factory=list,
+        description="vLLM models to serve (model_id, model_source: a Hugging Face id or "
+        "folder, device gpu|cpu, replicas, accelerator_type, engine_kwargs); empty: no vLLM.",
+    )
+    python: str | None = Field(
+        None,
+        description="Python of the environment the vLLM replicas run in (Ray runtime_env "
+        "py_executable; `make vllm-env` builds .venv-vllm/bin/python). None: the platform's "
+        "own environment (the `gpu` extra) or the image's on KubeRay.",
+    )
+    app_name: str = Field("lmwebui-vllm", description="Serve application of the vLLM models.")
+    route_prefix: str = Field(
+        "/vllm", pattern=r"^/[A-Za-z0-9_-]+$", description="HTTP route of the vLLM app."
+    )
+
+    def app_args(self) -> VLLMAppArgs:
+        return VLLMAppArgs(models=self.models)
+
+    def base_url(self, http_port: int) -> str:
+        """The vLLM app's OpenAI URL through the Serve proxy on the ingress's own node."""
+        return f"http://127.0.0.1:{http_port}{self.route_prefix}/v1"

@@ -194,7 +194,7 @@ class OpenAIChatEngine(ChatEngine):
         except openai.OpenAIError as exc:
             raise map_openai_error(exc) from exc
         return [
-            ModelCard(id=m.id, created=m.created, owned_by=m.owned_by, provider="openai")
+            ModelCard(id=m.id, created=m.created or 0, owned_by=m.owned_by, provider="openai")
             for m in page.data
         ]
 

@@ -1,0 +1,56 @@
+"""Provider ``vllm``: the vLLM app's OpenAI API (ray.serve.llm), reached over HTTP.
+
+The vLLM replicas may run in another Python environment (deployments/chat_vllm.py), so the
+ingress speaks to them in the one language both sides have: OpenAI's HTTP API through the
+Serve proxy. Closing a stream closes its HTTP response: Serve cancels the request on the
+replica and vLLM aborts it (tests/deployments/test_vllm_serve.py checks the engine's
+running-request count). Model ids are listed as ``vllm/<id>`` so that a /v1 client can send
+an id from /v1/models as it is (``providers.split_model``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+
+from lmwebui.chat.engines.base import EngineCapabilities
+from lmwebui.chat.engines.openai_engine import OpenAIChatEngine, map_openai_error
+from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ModelCard
+from lmwebui.errors import UpstreamError
+
+PROVIDER = "vllm"
+PREFIX = f"{PROVIDER}/"
+LIST_TIMEOUT_S = 5.0
+
+
+class VLLMChatEngine(OpenAIChatEngine):
+    def __init__(self, base_url: str, timeout_s: float, capabilities: EngineCapabilities) -> None:
+        super().__init__(base_url, "none", timeout_s, capabilities)
+
+    def resolve_model(self, name: str | None) -> str:
+        model = super().resolve_model(name)
+        return model.removeprefix(PREFIX)
+
+    async def stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+        """The upstream's chunks; a stream that ends before every choice has its
+        finish_reason was cut (a replica died: Serve's proxy ends the response cleanly), so
+        it is an error, never a short answer."""
+        unfinished = set(range(request.n))
+        async for chunk in super().stream(request):
+            unfinished -= {c.index for c in chunk.choices if c.finish_reason}
+            yield chunk
+        if unfinished:
+            raise UpstreamError("The vLLM stream ended before the answer was complete")
+
+    async def models(self) -> list[ModelCard]:
+        """The app's models, asked with a short timeout: while the app deploys, Serve's
+        proxy holds the request, and /v1/models must not wait the chat timeout for it."""
+        try:
+            page = await self.client.with_options(timeout=LIST_TIMEOUT_S).models.list()
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc) from exc
+        cards = [ModelCard(id=m.id, created=m.created or 0, owned_by=m.owned_by) for m in page.data]
+        return [
+            card.model_copy(update={"id": PREFIX + card.id, "provider": PROVIDER}) for card in cards
+        ]
