@@ -103,6 +103,9 @@ def test_delete_asks_first(page: Page, base_url: str, upstream: FakeUpstream) ->
     delete.click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(_titles(page)).to_have_text(["Keep me"])
+    # the keyboard stays in the list
+    keep = _sidebar(page).get_by_role("button", name="Delete conversation: Keep me")
+    expect(keep).to_be_focused()
     # it was open: the page went to a new chat
     expect(page).not_to_have_url(re.compile(r"\?c="))
     page.reload()

@@ -129,3 +129,9 @@ def test_keyboard(page: Page, base_url: str, upstream: FakeUpstream) -> None:
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
     assert page.evaluate(UNLABELLED_JS) == []
+    # a new chat from another view goes to the chat
+    page.keyboard.press("Control+Shift+O")
+    expect(page.get_by_role("link", name="Chat", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(page.get_by_role("heading", name="Settings", level=1)).to_be_hidden()

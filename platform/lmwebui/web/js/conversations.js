@@ -145,8 +145,13 @@ export function mount(el) {
       showError(err, "Delete");
       return;
     }
+    const index = list.items.findIndex((x) => x.id === c.id);
     if (state.conversationId === c.id) emit("new-chat");
     emit("conversations-changed", { deleted: c.id });
+    await pending;
+    // Keep the keyboard where it was: the next conversation's delete button, else search.
+    const next = ul.querySelectorAll("button.conv-delete")[Math.min(index, list.items.length - 1)];
+    (next || search).focus();
   }
 
   let timer = null;
@@ -170,7 +175,8 @@ export function mount(el) {
 
   on("new-chat", newChat);
   on("conversation", highlight);
-  on("conversations-changed", refresh);
+  let pending = null; // the refresh after the latest change
+  on("conversations-changed", () => (pending = refresh()));
   on("user", (user) => {
     if (!user) return;
     list.pagesLoaded = 0;
