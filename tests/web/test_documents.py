@@ -80,3 +80,18 @@ def test_a_file_type_it_cannot_read_shows_the_error(page: Page, base_url: str) -
     expect(alert).to_contain_text("UNSUPPORTED_MEDIA_TYPE")
     expect(alert).to_contain_text("supported: PDF")
     expect(my_documents(page)).to_contain_text("No documents yet.")
+
+
+def test_documents_on_a_phone(page: Page, base_url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_documents(page, base_url, "docs-phone@example.com")
+    upload(page, "phone-notes.txt", b"Notes typed on a phone.\n", "text/plain")
+    item = my_documents(page).get_by_role("listitem").filter(has_text="phone-notes.txt")
+    delete = item.get_by_role("button", name="Delete phone-notes.txt")
+    expect(delete).to_be_visible()
+    box = delete.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    view = page.locator("section.view-documents")
+    wide = view.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert wide[0] <= wide[1], f"the view scrolls sideways on a phone ({wide})"
+    screenshot(page, "documents-phone")

@@ -140,6 +140,32 @@ def test_cancel_a_download(page: Page, base_url: str, throttled_hub: Hub) -> Non
     expect(local_models(page).get_by_text(LIVE_FILE)).to_have_count(0)
 
 
+@pytest.fixture
+def corrupting_hub(live_hub: Hub) -> Iterator[Hub]:
+    """The live hub flipping one byte of LIVE_FILE (its listing keeps the true sha256)."""
+    live_hub.clear()
+    live_hub.fault(LIVE_REPO, LIVE_FILE, corrupt=True)
+    try:
+        yield live_hub
+    finally:
+        live_hub.clear()
+
+
+def test_a_failed_download_shows_its_error_code(
+    page: Page, base_url: str, corrupting_hub: Hub
+) -> None:
+    open_models(page, base_url)
+    task_id = start_download(page, corrupting_hub)
+    row = download_row(page, task_id)
+    expect(row).to_contain_text("Failed", timeout=DOWNLOAD_TIMEOUT)
+    expect(row.get_by_role("alert")).to_contain_text("CHECKSUM_MISMATCH")
+    expect(row.get_by_role("button", name=re.compile("^Cancel"))).to_be_hidden()
+    page.reload()  # the failed task and its error are listed after a reload
+    expect(download_row(page, task_id).get_by_role("alert")).to_contain_text("CHECKSUM_MISMATCH")
+    expect(local_models(page).get_by_role("listitem").first).to_be_visible()
+    expect(local_models(page).get_by_text(LIVE_FILE)).to_have_count(0)
+
+
 def test_resolve_an_unknown_repository_shows_its_error(page: Page, base_url: str) -> None:
     open_models(page, base_url)
     resolve(page, "acme/no-such-repo")

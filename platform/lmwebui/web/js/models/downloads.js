@@ -128,7 +128,8 @@ class DownloadRow {
       this.error.hidden = false;
       const code = ev.error_code || "INTERNAL_ERROR";
       const resumable = ev.resumable ? " Starting it again resumes the partial file." : "";
-      this.error.textContent = `${ev.error || ev.message || "Download failed"} (${code}).${resumable}`;
+      const what = [ev.error, ev.message].filter((x, i, all) => x && all.indexOf(x) === i).join(": ");
+      this.error.textContent = `${what || "Download failed"} (${code}).${resumable}`;
     } else {
       this.showProgress(ev);
     }
