@@ -214,3 +214,23 @@ def test_auto_scroll_follows_only_a_reader_at_the_bottom(
         assert scroller.evaluate(at_bottom)
     finally:
         scripted.chunk_delay = 0.0
+
+
+def test_deep_thinking_steps_stay_readable(
+    page: Page, base_url: str, scripted: FakeUpstream
+) -> None:
+    sign_in(page, base_url, "chat-thinking@example.com")
+    use_upstream(page, base_url, scripted)
+    # the upstream answers both passes (reasoning, then the answer) with this text
+    script(scripted, "1. Look at the question.\n2. Answer it briefly.")
+    page.get_by_label("Deep thinking").check()
+    send(page, "Why is the sky blue?")
+    answer = wait_done(page)
+    thinking = answer.locator("details.thinking")
+    expect(thinking).to_have_attribute("open", "")
+    expect(thinking.locator("summary")).to_have_text(re.compile(r"Thinking \(\d+ steps?\)"))
+    expect(thinking).to_contain_text("Look at the question")
+    thinking.locator("summary").click()
+    expect(thinking).not_to_have_attribute("open", "")
+    page.reload()
+    expect(page.get_by_label("Deep thinking")).to_be_checked()  # kept in prefs

@@ -9,7 +9,7 @@ const ACCEPT = ".pdf,.docx,.pptx,.html,.htm,.md,.markdown,.txt,text/plain,text/m
 
 export function attachments({ conversationId, onIngested }) {
   const input = h("input#chat-attach-input.visually-hidden", { type: "file", multiple: true, accept: ACCEPT, "aria-label": "Attach a file or image" });
-  const button = h("button.icon#chat-attach", { type: "button", "aria-label": "Attach a file or image", title: "Attach a file or image" }, "📎");
+  const button = h("button.attach#chat-attach", { type: "button", "aria-label": "Attach a file or image", title: "Attach a file or image" }, "+");
   const list = h("ul.attachments", { "aria-label": "Attachments" });
   list.hidden = true;
   button.addEventListener("click", () => input.click());

@@ -15,7 +15,8 @@ function toggle(id, label, pref, title) {
 export function composer({ onSend, onStop, conversationId }) {
   const box = h("textarea#chat-input", {
     rows: 1,
-    placeholder: "Message LM WebUI (Enter to send, Shift+Enter for a new line)",
+    placeholder: "Send a message…",
+    title: "Enter sends, Shift+Enter starts a new line",
     "aria-label": "Message",
     enterkeyhint: "send",
   });
@@ -50,6 +51,7 @@ export function composer({ onSend, onStop, conversationId }) {
   });
 
   const grow = () => {
+    if (!box.value) return void (box.style.height = ""); // back to one row
     box.style.height = "auto";
     box.style.height = `${Math.min(box.scrollHeight + 2, Math.round(innerHeight * 0.4))}px`;
   };

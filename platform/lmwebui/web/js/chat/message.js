@@ -21,8 +21,8 @@ export function assistantMessage({ model = "", onRegenerate = null } = {}) {
   usage.hidden = true;
   const sources = h("section.msg-sources", { "aria-label": "Sources" });
   sources.hidden = true;
-  const copyBtn = h("button.icon.msg-copy", { type: "button", "aria-label": "Copy answer", title: "Copy answer" }, "⧉ Copy");
-  const regenBtn = h("button.icon.msg-regen", { type: "button", "aria-label": "Regenerate answer", title: "Regenerate answer" }, "↻ Regenerate");
+  const copyBtn = h("button.icon.msg-copy", { type: "button", "aria-label": "Copy answer", title: "Copy answer" }, "Copy");
+  const regenBtn = h("button.icon.msg-regen", { type: "button", "aria-label": "Regenerate answer", title: "Regenerate answer" }, "Regenerate");
   regenBtn.hidden = true;
   const actions = h("div.msg-actions", copyBtn, regenBtn);
   const el = h(
@@ -40,8 +40,8 @@ export function assistantMessage({ model = "", onRegenerate = null } = {}) {
   const renderer = createStreamRenderer(body);
   copyBtn.addEventListener("click", async () => {
     const ok = await copyText(text);
-    copyBtn.textContent = ok ? "✓ Copied" : "Copy failed";
-    setTimeout(() => (copyBtn.textContent = "⧉ Copy"), 1500);
+    copyBtn.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => (copyBtn.textContent = "Copy"), 1500);
   });
   if (onRegenerate) regenBtn.addEventListener("click", () => onRegenerate());
   return {
@@ -73,8 +73,9 @@ export function assistantMessage({ model = "", onRegenerate = null } = {}) {
     },
     setUsage(final) {
       const parts = [];
-      if (final.completion_tokens !== undefined) parts.push(`${final.completion_tokens} tokens`);
-      if (final.tokens_used !== undefined) parts.push(`${final.tokens_used} total`);
+      // an upstream that reports no usage says 0: show no token counts then
+      if (final.completion_tokens) parts.push(`${final.completion_tokens} tokens`);
+      if (final.tokens_used) parts.push(`${final.tokens_used} total`);
       if (final.processing_time !== undefined) parts.push(`${Number(final.processing_time).toFixed(2)} s`);
       if (final.completion_tokens && final.processing_time) parts.push(`${(final.completion_tokens / final.processing_time).toFixed(1)} tok/s`);
       usage.textContent = parts.join(" · ");
