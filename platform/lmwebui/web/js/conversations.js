@@ -173,11 +173,14 @@ export function mount(el) {
     }
   });
 
-  on("new-chat", newChat);
-  on("conversation", highlight);
+  // A sign-out and in again mounts a new sidebar: this one's listeners then go away.
+  const offs = [];
+  const listen = (type, fn) => offs.push(on(type, (detail) => (el.isConnected ? fn(detail) : offs.forEach((off) => off()))));
+  listen("new-chat", newChat);
+  listen("conversation", highlight);
   let pending = null; // the refresh after the latest change
-  on("conversations-changed", () => (pending = refresh()));
-  on("user", (user) => {
+  listen("conversations-changed", () => (pending = refresh()));
+  listen("user", (user) => {
     if (!user) return;
     list.pagesLoaded = 0;
     refresh();
