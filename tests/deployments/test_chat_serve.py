@@ -183,6 +183,22 @@ def test_v1_parameters_and_completions_through_serve(live_server: LiveServer) ->
         if c.choices
     )
     assert "Once upon a time" + streamed == out.choices[0].text
+    # log probabilities cross Ray on the chunks (plain dicts), chat and legacy shapes
+    lp = api.chat.completions.create(
+        model="default",
+        messages=story,
+        temperature=0,
+        max_completion_tokens=5,
+        logprobs=True,
+        top_logprobs=2,
+    ).choices[0]
+    assert lp.logprobs is not None and lp.logprobs.content
+    assert "".join(t.token for t in lp.logprobs.content) == lp.message.content
+    assert all(t.logprob == t.top_logprobs[0].logprob for t in lp.logprobs.content)
+    legacy = api.completions.create(
+        model="default", prompt="Once upon a time", max_tokens=5, temperature=0, logprobs=1
+    ).choices[0]
+    assert legacy.logprobs is not None and "".join(legacy.logprobs.tokens or []) == legacy.text
 
 
 def _replica_pids(name: str) -> list[int]:
