@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.support.upstream import FakeUpstream
 from tests.support.web import screenshot, sign_in
@@ -149,11 +149,11 @@ def test_citation_after_uploading_a_document(
     expect(page.get_by_label("Use my documents")).not_to_be_checked()
     page.locator("#chat-attach-input").set_input_files(
         files=[
-            {
-                "name": "badges.md",
-                "mimeType": "text/markdown",
-                "buffer": b"# Badges\n\nBadge XK-4471 opens the server room on floor 3.\n",
-            }
+            FilePayload(
+                name="badges.md",
+                mimeType="text/markdown",
+                buffer=b"# Badges\n\nBadge XK-4471 opens the server room on floor 3.\n",
+            )
         ]
     )
     chip = page.locator(".attachment", has_text="badges.md")
@@ -180,7 +180,7 @@ def test_phone_width_and_an_upload_error(page: Page, base_url: str, scripted: Fa
     expect(wait_done(page).locator(".msg-body")).to_have_text("Short answer from a phone.")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     page.locator("#chat-attach-input").set_input_files(
-        files=[{"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\0\0"}]
+        files=[FilePayload(name="tool.exe", mimeType="application/octet-stream", buffer=b"MZ\0\0")]
     )
     chip = page.locator(".attachment", has_text="tool.exe")
     expect(chip.get_by_role("alert")).to_contain_text(re.compile(r"\([A-Z_]+\)"))
