@@ -167,11 +167,17 @@ def test_a_failed_download_shows_its_error_code(
 
 
 def test_resolve_an_unknown_repository_shows_its_error(page: Page, base_url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})  # and the view fits a phone
     open_models(page, base_url)
     resolve(page, "acme/no-such-repo")
     alert = page.get_by_role("region", name="Get a model from the Hub").get_by_role("alert")
     expect(alert).to_contain_text("MODEL_NOT_FOUND")
     expect(alert).to_contain_text("acme/no-such-repo")
+    resolve(page, LIVE_REPO)
+    expect(page.get_by_role("button", name=f"Download {LIVE_FILE}")).to_be_visible()
+    wide = page.locator("section.view-models").evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert wide[0] <= wide[1], f"the view scrolls sideways on a phone ({wide})"
+    screenshot(page, "models-phone")
 
 
 def test_upload_a_gguf_and_a_file_that_is_not_one(
