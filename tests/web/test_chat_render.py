@@ -64,6 +64,7 @@ def scripted(upstream: FakeUpstream) -> Iterator[FakeUpstream]:
     yield upstream
     upstream.script = None
     upstream.chunk_delay = 0.0
+    upstream.failure = None
 
 
 def assert_inert(page: Page, upstream: FakeUpstream) -> None:
@@ -234,3 +235,26 @@ def test_deep_thinking_steps_stay_readable(
     expect(thinking).not_to_have_attribute("open", "")
     page.reload()
     expect(page.get_by_label("Deep thinking")).to_be_checked()  # kept in prefs
+
+
+def test_a_failed_answer_shows_the_error_code_and_new_chat_clears(
+    page: Page, base_url: str, scripted: FakeUpstream
+) -> None:
+    sign_in(page, base_url, "chat-error@example.com")
+    use_upstream(page, base_url, scripted)
+    scripted.fail_with(503)
+    try:
+        send(page, "This will fail")
+        answer = last_answer(page)
+        expect(answer).to_have_attribute("data-state", "error", timeout=60_000)
+        expect(answer.get_by_role("alert")).to_contain_text(re.compile(r"\([A-Z_]+\)"))
+    finally:
+        scripted.failure = None
+    # the page can go on: regenerate the failed answer, then start a new chat
+    script(scripted, "Worked this time.")
+    answer.get_by_role("button", name="Regenerate answer").click()
+    expect(wait_done(page).locator(".msg-body")).to_have_text("Worked this time.")
+    page.keyboard.press("Control+Shift+O")
+    expect(page.locator("article.msg")).to_have_count(0)
+    expect(page).not_to_have_url(re.compile(r"\?c="))
+    expect(message_box(page)).to_be_focused()
