@@ -242,8 +242,26 @@ def test_text_completion_on_a_provider_without_raw_prompts_is_400(build: Build) 
 
 
 # ---------------------------------------------------------------------------- upstream
+HI_LOGPROBS = {
+    "content": [
+        {
+            "token": "hi",
+            "logprob": -0.25,
+            "bytes": [104, 105],
+            "top_logprobs": [{"token": "hi", "logprob": -0.25, "bytes": [104, 105]}],
+        }
+    ]
+}
 SSE_REPLY: list[dict[str, Any]] = [
-    {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}}]},
+    {
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"role": "assistant", "content": "hi"},
+                "logprobs": HI_LOGPROBS,
+            }
+        ]
+    },
     {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
     {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
 ]
@@ -300,5 +318,9 @@ def test_upstream_gets_the_parameters_a_client_set(
     parts = [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
     assert v1(client, h, model="openai/m", messages=[{"role": "user", "content": parts}])
     assert bodies[1]["messages"] == [{"role": "user", "content": "a\nb"}]
-    refused(v1(client, h, model="openai/gpt-4o-mini", logprobs=True), "logprobs")
-    assert len(bodies) == 2
+    # log probabilities: asked of the upstream, relayed as it sent them
+    r = v1(client, h, model="openai/gpt-4o-mini", logprobs=True, top_logprobs=1)
+    assert r.status_code == 200, r.text
+    assert (bodies[2]["logprobs"], bodies[2]["top_logprobs"]) == (True, 1)
+    assert r.json()["choices"][0]["logprobs"]["content"] == HI_LOGPROBS["content"]
+    assert "logprobs" not in bodies[0]  # not asked: not sent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -12,6 +11,7 @@ from openai import AsyncOpenAI
 from pydantic import TypeAdapter
 
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
+from lmwebui.chat.logprobs import ChoiceLogprobs
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -70,7 +70,7 @@ def map_openai_error(exc: Exception) -> Exception:
 
 
 # Passed through as the client sent them (unset ones are left out); the upstream refuses
-# what it cannot do. Log probabilities are refused here: the chunks carry no logprobs.
+# what it cannot do; the log probabilities it sends come back on the chunks.
 PASSED_THROUGH = (
     "temperature",
     "top_p",
@@ -82,8 +82,9 @@ PASSED_THROUGH = (
     "logit_bias",
     "n",
     "user",
+    "logprobs",
+    "top_logprobs",
 )
-UPSTREAM_REFUSED = frozenset({"logprobs", "top_logprobs"})
 # Structured output and tools, as JSON (the upstream enforces them; its tool-call deltas
 # come back as they are).
 STRUCTURED = ("response_format", "tools", "tool_choice", "parallel_tool_calls")
@@ -123,6 +124,13 @@ def _tool_deltas(calls: list[Any] | None) -> list[ToolCallDelta] | None:
     ]
 
 
+def _logprobs(logprobs: Any) -> ChoiceLogprobs | None:
+    """The upstream's ``choices[].logprobs`` as they came (token, logprob, bytes, top)."""
+    if logprobs is None:
+        return None
+    return ChoiceLogprobs.model_validate(logprobs.model_dump(exclude_none=True))
+
+
 class OpenAIChatEngine(ChatEngine):
     """One client per (base URL, key); the SDK's own retries are off so timeouts are bounded.
     A user's own base URL comes with an ``http_client`` of the outbound policy
@@ -136,8 +144,7 @@ class OpenAIChatEngine(ChatEngine):
         capabilities: EngineCapabilities | None = None,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        caps = capabilities or EngineCapabilities()
-        self.capabilities = replace(caps, refused_params=caps.refused_params | UPSTREAM_REFUSED)
+        self.capabilities = capabilities or EngineCapabilities()
         self.client = AsyncOpenAI(
             base_url=base_url,
             api_key=api_key,
@@ -174,6 +181,7 @@ class OpenAIChatEngine(ChatEngine):
                                 content=c.delta.content,
                                 tool_calls=_tool_deltas(c.delta.tool_calls),
                             ),
+                            logprobs=_logprobs(c.logprobs),
                             finish_reason=c.finish_reason,
                         )
                         for c in chunk.choices
