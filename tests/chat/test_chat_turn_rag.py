@@ -19,7 +19,7 @@ QUESTION = "Which badge opens the server room?"
 FILLER = "The doors log every entry and exit for the security team on duty. " * 5
 PARAGRAPHS = [f"Badge XK-44{i:02d} opens the server room on floor {i}. {FILLER}" for i in range(6)]
 DOCUMENT = "\n\n".join(PARAGRAPHS).encode()
-CITATION_FIELDS = {"index", "document_id", "filename", "page", "score", "chunk_id"}
+CITATION_FIELDS = {"index", "document_id", "filename", "page", "score", "chunk_id", "snippet"}
 WINDOW = 1000  # the engine's context (tokens of one sequence)
 
 
@@ -69,6 +69,10 @@ def test_excerpts_and_citations(rag_chat: tuple[TestClient, ScriptedEngine]) -> 
         assert set(c) == CITATION_FIELDS
         assert c["document_id"] == doc["document_id"] and c["filename"] == "badges.txt"
         assert f"[{c['index']}]" in prompt and texts[c["chunk_id"]] in prompt
+        # the snippet is the excerpt's start, on one line
+        assert c["snippet"] and " ".join(texts[c["chunk_id"]].split()).startswith(
+            c["snippet"].rstrip("…")
+        )
     assert prompt.rstrip().endswith(QUESTION)
     # the conversation stores what the user wrote, not the excerpts
     conv = client.get(f"/api/conversations/{grounded['conversation_id']}", headers=h).json()
