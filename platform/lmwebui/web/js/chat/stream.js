@@ -1,6 +1,6 @@
 // The chat socket (/ws/chat through api.js's openSocket, which reconnects) and one turn at
-// a time on it. Tokens are collected as they arrive and handed to the page at most once
-// per animation frame, so the streaming message is re-rendered at most once per frame.
+// a time on it. Tokens are handed to the page at most once per animation frame (the first
+// at once), so the streaming message is re-rendered at most once per frame.
 import { ApiError, openSocket } from "../api.js";
 
 /** An error event (or a local failure) as an ApiError, so describeError reads it. */
@@ -59,22 +59,53 @@ export function chatSocket({ onConnection }) {
   };
 }
 
+/**
+ * Draws the streaming text at most once per animation frame, with a leading edge: the
+ * first token after a quiet frame is drawn at once (a token is in the DOM within a
+ * millisecond or two, not up to a frame later); tokens arriving after that draw, in the
+ * same frame, wait for the next frame's callback and are drawn together.
+ */
+function frameThrottle(draw) {
+  let raf = 0; // a frame callback is pending: this frame has drawn already
+  let dirty = false; // text arrived after this frame's draw
+  const tick = () => {
+    raf = 0;
+    if (dirty) {
+      dirty = false;
+      draw();
+      raf = requestAnimationFrame(tick);
+    }
+  };
+  return {
+    request() {
+      if (raf) dirty = true;
+      else {
+        draw();
+        raf = requestAnimationFrame(tick);
+      }
+    },
+    cancel() {
+      if (raf) cancelAnimationFrame(raf);
+      raf = 0;
+      dirty = false;
+    },
+  };
+}
+
 function createTurn(handlers, onEnd) {
   let text = "";
   let sessionId = null;
-  let frame = 0;
   let ended = false;
   let stopping = false;
+  const frames = frameThrottle(() => handlers.onText(text));
   const flush = () => {
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
+    frames.cancel();
     handlers.onText(text);
   };
   const end = (fn, arg) => {
     if (ended) return;
     ended = true;
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
+    frames.cancel();
     onEnd();
     fn(arg, text);
   };
@@ -92,7 +123,7 @@ function createTurn(handlers, onEnd) {
           break;
         case "token_update":
           text += ev.token || "";
-          if (!frame) frame = requestAnimationFrame(() => ((frame = 0), handlers.onText(text)));
+          frames.request();
           break;
         case "final_answer":
           end(handlers.onFinal, ev);
