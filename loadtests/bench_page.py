@@ -55,7 +55,8 @@ INSTRUMENT = """
     constructor(...args) {
       super(...args);
       this.addEventListener("message", (e) => {
-        if (typeof e.data === "string" && e.data.includes('"token_update"')) b.frames.push(performance.now());
+        const t = performance.now();
+        if (typeof e.data === "string" && e.data.includes('"token_update"')) b.frames.push(t);
       });
     }
   };
