@@ -10,7 +10,9 @@ an id from /v1/models as it is (``providers.split_model``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 import openai
 
@@ -37,9 +39,11 @@ class VLLMChatEngine(OpenAIChatEngine):
         finish_reason was cut (a replica died: Serve's proxy ends the response cleanly), so
         it is an error, never a short answer."""
         unfinished = set(range(request.n))
-        async for chunk in super().stream(request):
-            unfinished -= {c.index for c in chunk.choices if c.finish_reason}
-            yield chunk
+        upstream = cast(AsyncGenerator[ChatCompletionChunk, None], super().stream(request))
+        async with contextlib.aclosing(upstream):  # closed now when our consumer stops
+            async for chunk in upstream:
+                unfinished -= {c.index for c in chunk.choices if c.finish_reason}
+                yield chunk
         if unfinished:
             raise UpstreamError("The vLLM stream ended before the answer was complete")
 
@@ -50,7 +54,9 @@ class VLLMChatEngine(OpenAIChatEngine):
             page = await self.client.with_options(timeout=LIST_TIMEOUT_S).models.list()
         except openai.OpenAIError as exc:
             raise map_openai_error(exc) from exc
-        cards = [ModelCard(id=m.id, created=m.created or 0, owned_by=m.owned_by) for m in page.data]
         return [
-            card.model_copy(update={"id": PREFIX + card.id, "provider": PROVIDER}) for card in cards
+            ModelCard(
+                id=PREFIX + m.id, created=m.created or 0, owned_by=m.owned_by, provider=PROVIDER
+            )
+            for m in page.data
         ]
