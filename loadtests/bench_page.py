@@ -167,13 +167,20 @@ def stream_once(browser: Browser, session: Session, url: str, history: int) -> d
             timeout=120_000,
         )
     page.evaluate("window.__bench.frames = []; window.__bench.mutations = []")
+    answers = log.locator("article[aria-label=Assistant]")
+    before = answers.count()
     box = page.get_by_role("textbox", name="Message")
     box.fill("Write the long answer")
     box.press("Enter")
-    done = log.locator("article[data-state=done]").nth(history)
-    done.wait_for(timeout=600_000)
+    new = answers.nth(before)
+    new.and_(page.locator(":not([data-state=streaming]):not([data-state=stopping])")).wait_for(
+        timeout=600_000
+    )
+    state = new.get_attribute("data-state")
     data = page.evaluate("window.__bench")
     ctx.close()
+    if state != "done" or not data["frames"]:
+        raise RuntimeError(f"the answer ended {state} after {len(data['frames'])} frames")
     frames, mutations = data["frames"], sorted(data["mutations"])
     lat: list[float] = []
     j = 0

@@ -102,18 +102,34 @@ export function renderMarkdown(text) {
 }
 
 /**
- * A renderer for one streaming message: update(text) re-renders only the top-level
- * blocks whose source changed since the last call (usually the last one).
+ * A renderer for one streaming message: update(text) re-lexes only from the start of the
+ * last block (earlier blocks are settled: lexing the whole answer on every frame costs
+ * O(length) per token) and re-renders only the blocks whose source changed (usually the
+ * last one). complete(text) ends the stream: a text that differs from the streamed one
+ * (the server's final answer) is rendered whole; the same text keeps its nodes.
  */
 export function createStreamRenderer(el) {
   let blocks = []; // {raw, node}
+  let settled = ""; // the source of every block but the last
+  let shown = ""; // the text the blocks show
+  const reset = () => {
+    whole = false;
+    shown = "";
+    blocks = [];
+    settled = "";
+    el.replaceChildren();
+  };
+  let whole = false; // the lexer's raw did not cover the source: lex the whole text each time
   return {
     update(text) {
-      const tokens = marked.lexer(text || "");
+      text = text || "";
+      if (!text.startsWith(settled)) reset(); // not a continuation: start over
+      const base = whole ? 0 : Math.max(0, blocks.length - 1);
+      const tokens = marked.lexer(whole ? text : text.slice(settled.length));
       let same = 0;
-      while (same < blocks.length && same < tokens.length && blocks[same].raw === tokens[same].raw) same++;
-      for (const b of blocks.slice(same)) b.node.remove();
-      blocks = blocks.slice(0, same);
+      while (same < tokens.length && base + same < blocks.length && blocks[base + same].raw === tokens[same].raw) same++;
+      for (const b of blocks.slice(base + same)) b.node.remove();
+      blocks = blocks.slice(0, base + same);
       for (const token of tokens.slice(same)) {
         const node = h("div.md-block");
         if (token.type !== "space") {
@@ -123,10 +139,19 @@ export function createStreamRenderer(el) {
         el.append(node);
         blocks.push({ raw: token.raw, node });
       }
+      shown = text;
+      settled = whole ? "" : blocks.slice(0, -1).map((b) => b.raw).join("");
+      if (!text.startsWith(settled)) {
+        whole = true;
+        settled = "";
+      }
     },
-    reset() {
-      blocks = [];
-      el.replaceChildren();
+    complete(text) {
+      if ((text || "") === shown && blocks.length) return;
+      reset();
+      el.append(renderMarkdown(text || ""));
+      shown = text || "";
     },
+    reset,
   };
 }

@@ -58,7 +58,7 @@ export function assistantMessage({ model = "", onRegenerate = null } = {}) {
     /** A stored or final answer: rendered at once. */
     finish(content) {
       text = content;
-      renderer.update(text);
+      renderer.complete(text);
     },
     setStatic(content) {
       text = content;
