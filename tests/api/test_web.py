@@ -69,11 +69,12 @@ def test_what_is_not_a_file_is_the_api_404(client: TestClient, path: str) -> Non
     assert res.json()["error_code"] == "NOT_FOUND"
 
 
-def test_page_paths_allow_only_get(client: TestClient) -> None:
-    res = client.post("/", json={})
-    assert res.status_code == 405
-    assert res.json()["error_code"] == "METHOD_NOT_ALLOWED"
-    assert res.headers["allow"] == "GET, HEAD"
+def test_page_answers_only_get_and_head(client: TestClient) -> None:
+    assert client.head("/").status_code == 200
+    for method in ("POST", "PUT", "DELETE"):
+        res = client.request(method, "/js/api.js")
+        assert res.status_code == 404, method
+        assert res.json()["error_code"] == "NOT_FOUND"
 
 
 def _imports(path: Path) -> list[str]:

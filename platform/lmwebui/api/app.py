@@ -26,7 +26,7 @@ from lmwebui.api.routers import (
 )
 from lmwebui.api.routers import rag as rag_router
 from lmwebui.api.services import Runtime, build_services
-from lmwebui.api.web import page_app
+from lmwebui.api.web import install_page
 from lmwebui.api.ws import chat as ws_chat
 from lmwebui.api.ws import downloads as ws_downloads
 from lmwebui.settings import Settings
@@ -80,6 +80,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_openapi(app, settings)
-    # The page last: every API route above wins; an unknown path answers the 404 error body.
-    app.mount("/", page_app(), name="web")
+    # The page answers what no route does (GET/HEAD); anything else is the API's 404.
+    install_page(app)
     return app

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Mount
+from starlette.routing import Match
 
 from lmwebui.api.deps import client_address
 from lmwebui.errors import AppError, code_for_status, error_body, validation_failed
@@ -29,15 +29,13 @@ def error_response(exc: AppError, request: Request | None = None) -> JSONRespons
 
 def allowed_methods(request: Request) -> str:
     """The ``Allow`` of a 405: every method some route serves at this path (the router
-    names at most the first route's, or none, when several routes share a path). A path no
-    API route serves is the page's (mounted at ``/``): GET and HEAD."""
-    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    names at most the first route's, or none, when several routes share a path)."""
     allowed = []
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
         scope = {**request.scope, "method": method}
-        if any(r.matches(scope)[0] == Match.FULL for r in routes):
+        if any(r.matches(scope)[0] == Match.FULL for r in request.app.router.routes):
             allowed.append(method)
-    return ", ".join(allowed or ("GET", "HEAD"))
+    return ", ".join(allowed)
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -6,7 +6,8 @@ response carries a strict Content-Security-Policy (no inline script or style, no
 origin), ``nosniff`` and no framing. Caching: files under ``vendor/<name>-<version>/`` never
 change, so browsers keep them a year; the page's own files are revalidated on every load
 (ETag / Last-Modified answer 304 when nothing changed). Compressed with gzip when the
-browser accepts it. A path that is not a file answers the API's 404 error body.
+browser accepts it. A path that is not a file, or another method, answers the API's 404
+error body.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -62,5 +64,20 @@ class PageFiles(StaticFiles):
 
 
 def page_app(root: Path | None = None) -> ASGIApp:
-    """The ASGI app to mount at ``/`` (after the API's routes)."""
+    """The page's files as an ASGI app (gzip, headers)."""
     return GZipMiddleware(PageFiles(directory=root or web_root(), html=True), minimum_size=512)
+
+
+def install_page(app: FastAPI, root: Path | None = None) -> None:
+    """Serve the page for a GET or HEAD no route matches (the router's default, so a route
+    added at any time wins); anything else keeps the API's 404."""
+    page = page_app(root)
+    not_found = app.router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            await page(scope, receive, send)
+        else:
+            await not_found(scope, receive, send)
+
+    app.router.default = default
