@@ -140,8 +140,9 @@ def _quietly(action: Callable[[], None]) -> None:
         action()
 
 
-def _bounded(name: str, action: Callable[[], None], timeout_s: float) -> None:
-    """Run `action` in a daemon thread for at most `timeout_s`; report, never raise."""
+def _bounded(name: str, action: Callable[[], None], timeout_s: float) -> bool:
+    """Run `action` in a daemon thread for at most `timeout_s`; report, never raise. True
+    when it finished in time."""
 
     def _run() -> None:
         try:
@@ -154,6 +155,8 @@ def _bounded(name: str, action: Callable[[], None], timeout_s: float) -> None:
     worker.join(timeout_s)
     if worker.is_alive():
         print(f"lmwebui: {name} did not finish in {timeout_s:.0f} s", file=sys.stderr)
+        return False
+    return True
 
 
 def shutdown(app_names: list[str], started_ray: bool, tree: ProcessTree) -> None:
@@ -171,8 +174,11 @@ def shutdown(app_names: list[str], started_ray: bool, tree: ProcessTree) -> None
             serve.delete(name)
 
     stop_serve: Callable[[], None] = serve.shutdown if started_ray else delete_apps
-    _bounded("serve shutdown", stop_serve, 4.0)
-    _bounded("ray shutdown", ray.shutdown, 3.0)
+    if _bounded("serve shutdown", stop_serve, 4.0):
+        _bounded("ray shutdown", ray.shutdown, 3.0)
+    # else: the serve shutdown thread still uses this process's Ray worker; shutting that
+    # worker down under it makes Ray's core worker end the process with status 1 ("The
+    # core worker has already been shutdown"). The processes are ended below instead.
     left = tree.terminate()
     took = time.monotonic() - began
     print(f"lmwebui: stopped in {took:.1f} s ({left} leftover processes ended)", flush=True)
