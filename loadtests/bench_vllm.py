@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadtests.sse import timed_stream
 from loadtests.stats import percentile
 from loadtests.wsclient import chat_turn, ws_chat_url
 from tests.support.live import REPO, free_port, login, start_server
@@ -75,21 +75,8 @@ async def sse_turn(
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    t0 = time.perf_counter()
-    first = last = 0.0
-    tokens = 0
-    async with client.stream("POST", path, json=body) as r:
-        r.raise_for_status()
-        async for line in r.aiter_lines():
-            if not line.startswith("data: {"):
-                continue
-            chunk = json.loads(line[6:])
-            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                last = time.perf_counter()
-                first = first or last
-            if chunk.get("usage"):
-                tokens = chunk["usage"]["completion_tokens"]
-    return _turn(first - t0, tokens, last - first)
+    t = await timed_stream(client, path, body)
+    return _turn(t.ttft_s, t.completion_tokens, t.decode_s)
 
 
 async def ws_turn(url: str, headers: dict[str, str], data: dict[str, Any]) -> Turn:

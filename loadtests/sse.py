@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,25 @@ class SseTurn:
     ttft_s: float  # request sent → first content chunk
     completion_tokens: int  # from the usage chunk
     decode_s: float  # first → last content chunk
+
+
+async def timed_stream(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> SseTurn:
+    """POST one streamed chat completion and time it (usage from the final chunk)."""
+    t0 = time.perf_counter()
+    first = last = 0.0
+    completion = 0
+    async with client.stream("POST", path, json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                last = time.perf_counter()
+                first = first or last
+            if chunk.get("usage"):
+                completion = chunk["usage"]["completion_tokens"]
+    return SseTurn(first - t0, completion, last - first)
 
 
 async def sse_turns(
@@ -33,22 +53,10 @@ async def sse_turns(
     streams, requests = [], []
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as client:
         for i in range(runs + 1):  # the first one warms the connection
-            t0 = time.perf_counter()
-            first = last = 0.0
-            completion = 0
-            async with client.stream("POST", "/v1/chat/completions", json=body) as r:
-                async for line in r.aiter_lines():
-                    if not line.startswith("data: {"):
-                        continue
-                    chunk = json.loads(line[6:])
-                    if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                        last = time.perf_counter()
-                        first = first or last
-                    if chunk.get("usage"):
-                        completion = chunk["usage"]["completion_tokens"]
+            turn = await timed_stream(client, "/v1/chat/completions", body)
             t1 = time.perf_counter()
             (await client.get("/api/auth/me")).raise_for_status()
             if i:
-                streams.append(SseTurn(first - t0, completion, last - first))
+                streams.append(turn)
                 requests.append((time.perf_counter() - t1) * 1000)
     return streams, requests
