@@ -71,7 +71,16 @@ def serve_command(args: argparse.Namespace) -> int:
         return _fail(describe_validation_error(exc))
 
     _ray_env(settings)
-    serve_runtime.haproxy_env(settings.http_host)
+    ports = serve_runtime.PortHold()
+    joins = settings.ray_address or os.environ.get("RAY_ADDRESS")
+    try:
+        if not joins:  # a joined cluster's Serve may already listen on its HTTP port
+            ports.hold(settings.http_host, settings.http_port)
+        serve_runtime.haproxy_env(settings.http_host, ports)
+    except OSError as exc:
+        ports.release()
+        where = f"{settings.http_host}:{settings.http_port}"
+        return _fail(f"cannot listen on {where}: {exc.strerror or exc}")
     tree = serve_runtime.ProcessTree()
     stop = threading.Event()
 
@@ -90,7 +99,7 @@ def serve_command(args: argparse.Namespace) -> int:
     # Deploying waits on Ray, which a signal to the process group may already have taken
     # down; the main thread only waits for the signal, so the stop never waits on Ray.
     threading.Thread(
-        target=_serve_until, args=(stop, failed, settings), daemon=True, name="serve"
+        target=_serve_until, args=(stop, failed, settings, ports), daemon=True, name="serve"
     ).start()
     while not stop.wait(2.0):
         tree.remember()  # HAProxy reloads start new processes
@@ -125,13 +134,19 @@ def _init_ray(settings: Settings) -> bool:
     return address is None
 
 
-def _serve_until(stop: threading.Event, failed: threading.Event, settings: Settings) -> None:
+def _serve_until(
+    stop: threading.Event,
+    failed: threading.Event,
+    settings: Settings,
+    ports: serve_runtime.PortHold,
+) -> None:
     """Deploy the app, then keep the scrape targets current until `stop`."""
     from ray import serve
 
     from deployments.app import build_app
     from deployments.config import AppArgs
 
+    ports.release()  # Serve's proxy binds them next
     try:
         serve.start(
             proxy_location=settings.proxy_location,

@@ -35,11 +35,35 @@ _BIND_REWRITES = {
 }
 
 
-def free_port(host: str) -> int:
-    """A port free on `host` now (the kernel's choice)."""
-    with socket.socket() as s:
-        s.bind(("" if host in _ANY_HOST else host, 0))
-        return int(s.getsockname()[1])
+class PortHold:
+    """Ports this run will listen on, held from before Ray starts until Serve binds them.
+
+    Ray's own processes take kernel-chosen ports while they start (agents, the metrics
+    exporter, runtime-env agent); a port chosen for HAProxy and released again (or a free
+    HTTP port named by the operator) could be handed to one of them, and HAProxy then dies
+    with "Address already in use" after a minute of start-up. A socket bound (not
+    listening) with SO_REUSEADDR keeps the kernel from choosing the port for anyone else,
+    refuses connections rather than accepting them, and tolerates a TIME_WAIT left by the
+    previous run. `hold` raises OSError when something already listens there.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[socket.socket] = []
+
+    def hold(self, host: str, port: int = 0) -> int:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("" if host in _ANY_HOST else host, port))
+        except OSError:
+            sock.close()
+            raise
+        self._held.append(sock)
+        return int(sock.getsockname()[1])
+
+    def release(self) -> None:
+        while self._held:
+            self._held.pop().close()
 
 
 # Ray's fixed defaults: HAProxy stats 8404, HAProxy metrics 9101, and the Python proxy that
@@ -52,11 +76,12 @@ SIDE_PORTS = (
 )
 
 
-def haproxy_env(http_host: str) -> None:
-    """Per-run ports for the proxy's side listeners unless the operator set them."""
+def haproxy_env(http_host: str, ports: PortHold) -> None:
+    """Per-run ports for the proxy's side listeners unless the operator set them; held in
+    `ports` (so distinct from each other and from whatever Ray takes) until Serve starts."""
     for name in SIDE_PORTS:
         if not os.environ.get(name):
-            os.environ[name] = str(free_port(http_host))
+            os.environ[name] = str(ports.hold(http_host))
 
 
 def bind_haproxy_side_listeners() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.support.live import LiveServer, start_server
+from tests.support.live import LMWEBUI, LiveServer, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +144,30 @@ def test_two_instances_then_clean_stops_and_restart_on_the_same_port(
     servers.append(again)
     assert _healthy(again)
     _stop(again, signal.SIGTERM, group=False)  # an orchestrator signalling the process
+
+
+def test_a_port_in_use_is_refused_before_ray_starts(tmp_path: Path) -> None:
+    """Something already listens on LMWEBUI_HTTP_PORT: `lmwebui serve` says so and exits 2
+    within seconds, instead of starting Ray and failing a minute later inside HAProxy."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        began = time.monotonic()
+        done = subprocess.run(
+            [str(LMWEBUI), "serve"],
+            env={
+                **os.environ,
+                "LMWEBUI_HTTP_PORT": str(port),
+                "LMWEBUI_DATA_DIR": str(tmp_path / "data"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Address already in use" in done.stderr
+    assert time.monotonic() - began < 30
+    assert "Started a local Ray instance" not in done.stdout + done.stderr

@@ -20,9 +20,19 @@ LMWEBUI = Path(sys.executable).parent / "lmwebui"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct ports free now (all held while choosing, so never the same one twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 @dataclass
@@ -52,7 +62,26 @@ def start_server(
     ready_timeout: float = 300,
     port: int | None = None,
 ) -> LiveServer:
-    port = port or free_port()
+    """Start `lmwebui serve` and wait until /api/health says ready. A port chosen here
+    that another process took meanwhile (the platform exits at once with "cannot listen
+    on ...") is chosen again, once; a port the caller named is not."""
+    try:
+        return _start_server(data_dir, env, ready_timeout, port)
+    except PortTaken:
+        if port is not None:
+            raise
+        return _start_server(data_dir, env, ready_timeout, None)
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(
+    data_dir: Path, env: dict[str, str] | None, ready_timeout: float, port: int | None
+) -> LiveServer:
+    chosen, metrics_port = free_ports(2)
+    port = port or chosen
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"serve-{port}.log"
     full_env = {
@@ -60,7 +89,7 @@ def start_server(
         "LMWEBUI_HTTP_PORT": str(port),
         "LMWEBUI_DATA_DIR": str(data_dir),
         "HF_ENDPOINT": "http://127.0.0.1:9",
-        "LMWEBUI_METRICS_EXPORT_PORT": str(free_port()),
+        "LMWEBUI_METRICS_EXPORT_PORT": str(metrics_port),
         **(env or {}),
     }
     with log.open("wb") as fh:
@@ -76,7 +105,9 @@ def start_server(
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"lmwebui serve exited {proc.returncode}:\n{server.tail()}")
+            tail = server.tail()
+            kind = PortTaken if "cannot listen on" in tail else RuntimeError
+            raise kind(f"lmwebui serve exited {proc.returncode}:\n{tail}")
         try:
             r = httpx.get(f"{server.url}/api/health", timeout=5)
             if r.status_code == 200 and r.json().get("ready"):
