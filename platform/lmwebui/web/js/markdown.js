@@ -128,8 +128,7 @@ export function createStreamRenderer(el) {
       const tokens = marked.lexer(whole ? text : text.slice(settled.length));
       let same = 0;
       while (same < tokens.length && base + same < blocks.length && blocks[base + same].raw === tokens[same].raw) same++;
-      for (const b of blocks.slice(base + same)) b.node.remove();
-      blocks = blocks.slice(0, base + same);
+      for (const b of blocks.splice(base + same)) b.node.remove(); // in place: no copy per frame
       for (const token of tokens.slice(same)) {
         const node = h("div.md-block");
         if (token.type !== "space") {
@@ -140,7 +139,8 @@ export function createStreamRenderer(el) {
         blocks.push({ raw: token.raw, node });
       }
       shown = text;
-      settled = whole ? "" : blocks.slice(0, -1).map((b) => b.raw).join("");
+      // the blocks before `base` were settled already: add only what settled this frame
+      settled = whole ? "" : settled + blocks.slice(base, -1).map((b) => b.raw).join("");
       if (!text.startsWith(settled)) {
         whole = true;
         settled = "";
