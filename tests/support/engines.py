@@ -21,13 +21,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+from lmwebui.chat.chunks import StreamChunks
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatMessage,
     ModelCard,
-    StreamChunks,
     Usage,
 )
 from lmwebui.chat.text_completion import TextCompletionRequest

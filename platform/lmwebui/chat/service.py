@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from lmwebui.auth.service import CurrentUser
+from lmwebui.chat.chunks import aggregate
 from lmwebui.chat.conversations import ConversationStore, new_conversation_id
 from lmwebui.chat.engines.base import ChatEngine
 from lmwebui.chat.events import Citation, FinalAnswer
@@ -22,7 +23,6 @@ from lmwebui.chat.protocol import (
     ChatCompletionResponse,
     ChatMessage,
     ModelCard,
-    aggregate,
 )
 from lmwebui.chat.providers import ProviderRegistry, split_model
 from lmwebui.chat.schemas import ChatRequest

@@ -13,20 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from lmwebui.chat.chunks import fold_choices, now
 from lmwebui.chat.logprobs import ChoiceLogprobs, CompletionLogprobs, fold_logprobs, legacy
 from lmwebui.chat.params import (
     MAX_CHOICES,
     REFUSED_COMPLETION_PARAMS,
     refuse_if_set,
 )
-from lmwebui.chat.protocol import (
-    ChatCompletionChunk,
-    SamplingRequest,
-    Usage,
-    fold_choices,
-    integral,
-    now,
-)
+from lmwebui.chat.protocol import ChatCompletionChunk, SamplingRequest, Usage, integral
 
 MAX_PROMPTS = 8  # prompts in one request (each is n choices)
 DEFAULT_COMPLETION_TOKENS = 16  # OpenAI's default for /v1/completions

@@ -7,14 +7,9 @@ import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+from lmwebui.chat.chunks import StreamChunks
 from lmwebui.chat.engines.base import ChatEngine
-from lmwebui.chat.protocol import (
-    ChatCompletionChunk,
-    ChatCompletionRequest,
-    ChatMessage,
-    ModelCard,
-    StreamChunks,
-)
+from lmwebui.chat.protocol import ChatCompletionChunk, ChatCompletionRequest, ChatMessage, ModelCard
 from lmwebui.chat.text_completion import TextCompletionRequest
 from lmwebui.errors import ValidationFailed
 from lmwebui.inference import structured

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from lmwebui.chat.chunks import StreamChunks
 from lmwebui.chat.logprobs import ChoiceLogprobs, TokenLogprob, TopLogprob
-from lmwebui.chat.protocol import ChatCompletionChunk, StreamChunks, Usage
+from lmwebui.chat.protocol import ChatCompletionChunk, Usage
 from lmwebui.inference.engine import (
     BatchedEngine,
     GenerationChunk,
