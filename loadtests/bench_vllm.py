@@ -45,7 +45,6 @@ from tests.support.vllm import MODEL_ID, VLLMSetup, ensure_vllm
 
 PROMPT = "Write a long, detailed story about a lighthouse keeper and a storm."
 TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
-TOP_P = 0.95
 ENGINE_ARGS = ["--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager"]
 
 
@@ -68,10 +67,7 @@ async def sse_turn(
         "model": model,
         "messages": [{"role": "user", "content": message}],
         "max_tokens": max_tokens,
-        "temperature": temp,
-        # the platform sends its default top_p (0.95) with every request: the same here,
-        # or vLLM's CPU sampler skips the top-p sort for the direct paths only
-        "top_p": TOP_P,
+        "temperature": temp,  # top_p unset, as the platform leaves it for vLLM
         "stream": True,
         "stream_options": {"include_usage": True},
     }

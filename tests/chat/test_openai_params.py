@@ -315,6 +315,9 @@ def test_upstream_gets_the_parameters_a_client_set(
     body = bodies[0]
     assert {k: body.get(k) for k in sent} == sent
     assert "max_tokens" not in body and "frequency_penalty" not in body
+    # unset top_p is the upstream's default (vLLM's CPU sampler pays a vocabulary sort for
+    # 0.95 on every token); the platform's temperature default is sent
+    assert "top_p" not in body and body["temperature"] == 0.7
     parts = [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
     assert v1(client, h, model="openai/m", messages=[{"role": "user", "content": parts}])
     assert bodies[1]["messages"] == [{"role": "user", "content": "a\nb"}]
@@ -324,3 +327,5 @@ def test_upstream_gets_the_parameters_a_client_set(
     assert (bodies[2]["logprobs"], bodies[2]["top_logprobs"]) == (True, 1)
     assert r.json()["choices"][0]["logprobs"]["content"] == HI_LOGPROBS["content"]
     assert "logprobs" not in bodies[0]  # not asked: not sent
+    assert v1(client, h, model="openai/m", top_p=0.5).status_code == 200
+    assert bodies[3]["top_p"] == 0.5  # set: sent
