@@ -60,6 +60,8 @@ def test_cpu_model_places_on_cpus() -> None:
     assert "gpu_memory_utilization" not in llm["engine_kwargs"]
     assert llm["runtime_env"]["env_vars"]["VLLM_CPU_KVCACHE_SPACE"] == "2"
     assert cfg["ingress_deployment_config"] == {"ray_actor_options": {"num_cpus": 0}}
+    # each token goes on as it comes (Ray's default held them up to 50 ms)
+    assert llm["experimental_configs"] == {"stream_batching_interval_ms": 0}
 
 
 @pytest.mark.slow
@@ -73,7 +75,8 @@ def test_real_llm_config_accepts_it() -> None:
         "from ray.serve.llm import LLMConfig\n"
         "for cfg in json.load(sys.stdin)['llm_configs']:\n"
         "    c = LLMConfig(**cfg)\n"
-        "    print(c.model_id, c.accelerator_config.kind if c.accelerator_config else None)\n"
+        "    kind = c.accelerator_config.kind if c.accelerator_config else None\n"
+        "    print(c.model_id, kind, c.experimental_configs['stream_batching_interval_ms'])\n"
     )
     done = subprocess.run(
         [str(setup.python), "-c", script],
@@ -84,4 +87,4 @@ def test_real_llm_config_accepts_it() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split("\n")[-3:-1] == ["qwen-0.5b gpu", "g cpu"]
+    assert done.stdout.split("\n")[-3:-1] == ["qwen-0.5b gpu 0", "g cpu 0"]
