@@ -217,6 +217,33 @@ def test_auto_scroll_follows_only_a_reader_at_the_bottom(
         scripted.chunk_delay = 0.0
 
 
+def test_opening_a_long_conversation_shows_its_end(
+    page: Page, base_url: str, scripted: FakeUpstream
+) -> None:
+    """Earlier answers off screen are skipped by layout (content-visibility) and get their
+    real height only when drawn; the page still lands at the very end, not above it."""
+    sign_in(page, base_url, "chat-long-history@example.com")
+    use_upstream(page, base_url, scripted)
+    body = "".join(f"Line {i} of a long stored answer.\n\n" for i in range(60))
+    conversation = None
+    for turn in range(12):
+        script(scripted, body + f"END-OF-ANSWER-{turn}")
+        data = {"message": f"question {turn}", "provider": "openai", "model": "gpt-4o-mini"}
+        if conversation:
+            data["conversation_id"] = conversation
+        r = page.request.post(f"{base_url}/api/chat", data=data, headers={"Origin": base_url})
+        assert r.ok, r.text()
+        conversation = r.json()["conversation_id"]
+    page.goto(f"{base_url}/?c={conversation}")
+    expect(page.locator("article.msg-assistant")).to_have_count(12)
+    scroller = page.locator(".chat-scroll")
+    expect(last_answer(page).get_by_text("END-OF-ANSWER-11")).to_be_in_viewport()
+    at_bottom = "e => e.scrollHeight - e.scrollTop - e.clientHeight < 60"
+    page.wait_for_timeout(300)  # a frame or two for any placeholder to be replaced
+    assert scroller.evaluate(at_bottom)
+    expect(page.get_by_role("button", name="Jump to latest")).to_be_hidden()
+
+
 def test_deep_thinking_steps_stay_readable(
     page: Page, base_url: str, scripted: FakeUpstream
 ) -> None:

@@ -27,7 +27,7 @@ export function mount(section) {
   let lastAnswer = null; // the last assistant message's controller
   const log = h("div.chat-log", { role: "log", "aria-live": "off", "aria-label": "Messages" });
   const scroller = h("div.chat-scroll", log);
-  const scroll = follow(scroller);
+  const scroll = follow(scroller, log);
   const conn = h("span.chat-conn", { role: "status", "aria-live": "polite" });
   const picker = modelPicker();
   const composer = makeComposer({ onSend: (text) => send(text), onStop: () => sock.stop(), conversationId: () => shown });
