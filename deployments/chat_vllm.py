@@ -17,11 +17,12 @@ reaches the app over HTTP as provider ``vllm`` (chat/engines/vllm_engine.py).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ray.serve import Application
 
-from lmwebui.chat.vllm_config import VLLMAppArgs
+from lmwebui.chat.vllm_config import DIRECT_STREAMING_ENV, VLLMAppArgs
 
 DEPLOY_TIMEOUT_S = 900.0
 
@@ -32,6 +33,10 @@ def build_vllm_app(args: dict[str, Any] | None = None) -> Application:
     from ray.serve.llm import build_openai_app  # needs vLLM
 
     parsed = _resolve(args or {})
+    if parsed.direct and os.environ.get(DIRECT_STREAMING_ENV) != "1":
+        # ray.serve.llm decides from its environment (serve_config.yaml: the application's
+        # runtime_env.env_vars); without it, the router, which needs its 0-CPU options
+        parsed = parsed.model_copy(update={"direct_streaming": False})
     serving = parsed.to_serving_args()
     # A model's own runtime_env (CPU: VLLM_CPU_KVCACHE_SPACE) would replace the one this
     # runs in, py_executable included: the engine would start in an environment without vLLM.
@@ -70,5 +75,7 @@ def deploy_vllm_app(args: VLLMAppArgs, *, name: str, route_prefix: str, python: 
     import ray
 
     runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
+    if args.env_vars():  # the replicas inherit them (build_vllm_app merges the task's env)
+        runtime_env["env_vars"] = args.env_vars()
     task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
     ray.get(task.remote(args.model_dump(mode="json"), name, route_prefix), timeout=DEPLOY_TIMEOUT_S)

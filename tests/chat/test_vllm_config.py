@@ -59,7 +59,11 @@ def test_cpu_model_places_on_cpus() -> None:
     assert llm["engine_kwargs"]["enforce_eager"] is True
     assert "gpu_memory_utilization" not in llm["engine_kwargs"]
     assert llm["runtime_env"]["env_vars"]["VLLM_CPU_KVCACHE_SPACE"] == "2"
-    assert cfg["ingress_deployment_config"] == {"ray_actor_options": {"num_cpus": 0}}
+    # one model: its LLMServer is the app's ingress (no router deployment)
+    assert "ingress_deployment_config" not in cfg
+    assert VLLMAppArgs.model_validate({"models": [CPU_MODEL]}).env_vars() == {
+        "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING": "1"
+    }
     # each token goes on as it comes (Ray's default held them up to 50 ms)
     assert llm["experimental_configs"] == {"stream_batching_interval_ms": 0}
 
@@ -88,3 +92,14 @@ def test_real_llm_config_accepts_it() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split("\n")[-3:-1] == ["qwen-0.5b gpu 0", "g cpu 0"]
+
+
+def test_several_models_or_no_direct_streaming_use_the_router() -> None:
+    """The router holds no model, so it gets no CPU; ray.serve.llm's direct streaming takes
+    one model only."""
+    two = VLLMAppArgs.model_validate({"models": [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]})
+    off = VLLMAppArgs.model_validate({"models": [CPU_MODEL], "direct_streaming": False})
+    for args in (two, off):
+        assert not args.env_vars()
+        cfg = args.to_serving_args()
+        assert cfg["ingress_deployment_config"] == {"ray_actor_options": {"num_cpus": 0}}

@@ -88,17 +88,36 @@ class VLLMModelArgs(BaseModel):
         return cfg
 
 
+# ray.serve.llm reads it when the app is built and in each replica (deployments/chat_vllm.py)
+DIRECT_STREAMING_ENV = "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"
+
+
 class VLLMAppArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: list[VLLMModelArgs] = Field(min_length=1, description="Models to serve.")
+    direct_streaming: bool = Field(
+        True,
+        description="With one model: the LLMServer replica is the app's ingress and serves "
+        "vLLM's own OpenAI routes, with no OpenAI router deployment and no Ray stream hop "
+        "between them (ray.serve.llm's direct streaming). Several models always use the "
+        "router.",
+    )
+
+    @property
+    def direct(self) -> bool:
+        return self.direct_streaming and len(self.models) == 1
+
+    def env_vars(self) -> dict[str, str]:
+        """What the process that builds the app, and the replicas, must see."""
+        return {DIRECT_STREAMING_ENV: "1"} if self.direct else {}
 
     def to_serving_args(self) -> dict[str, Any]:
-        # The OpenAI router holds no model: it must not take a CPU from the engines.
-        return {
-            "llm_configs": [m.to_llm_config() for m in self.models],
-            "ingress_deployment_config": {"ray_actor_options": {"num_cpus": 0}},
-        }
+        args: dict[str, Any] = {"llm_configs": [m.to_llm_config() for m in self.models]}
+        if not self.direct:
+            # The OpenAI router holds no model: it must not take a CPU from the engines.
+            args["ingress_deployment_config"] = {"ray_actor_options": {"num_cpus": 0}}
+        return args
 
 
 class VLLMSettings(BaseSettings):
@@ -121,8 +140,12 @@ class VLLMSettings(BaseSettings):
         "/vllm", pattern=r"^/[A-Za-z0-9_-]+$", description="HTTP route of the vLLM app."
     )
 
+    direct_streaming: bool = Field(
+        True, description="See VLLMAppArgs.direct_streaming (one model only)."
+    )
+
     def app_args(self) -> VLLMAppArgs:
-        return VLLMAppArgs(models=self.models)
+        return VLLMAppArgs(models=self.models, direct_streaming=self.direct_streaming)
 
     def base_url(self, http_port: int) -> str:
         """The vLLM app's OpenAI URL through the Serve proxy on the ingress's own node."""
