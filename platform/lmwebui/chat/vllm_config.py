@@ -49,7 +49,8 @@ class VLLMModelArgs(BaseModel):
         description="How long a replica gathers streamed tokens before sending them on "
         "(ray.serve.llm's stream_batching_interval_ms). 0: each token as it comes; Ray's "
         "own default, 50, held the first token up to 50 ms (TTFT +34 ms, RESULTS.md) to "
-        "send fewer messages at high concurrency.",
+        "send fewer messages at high concurrency. Only where the OpenAI router is used "
+        "(several models, or direct_streaming off); direct streaming is vLLM's own server.",
     )
 
     def to_llm_config(self) -> dict[str, Any]:
