@@ -1,6 +1,7 @@
 """vLLM (CPU build) through the platform vs vLLM's own OpenAI server, and vs the GGUF engine.
 
     .venv/bin/python loadtests/bench_vllm.py --runs 5 --streams 1 4 16
+    .venv/bin/python loadtests/bench_vllm.py --beside-platform   # reference under the same load
 
 One invocation, one machine, the same model folder (`make vllm-model`) and engine settings
 (bf16, enforce_eager, max_num_seqs 16, max_model_len 2048, VLLM_CPU_KVCACHE_SPACE=2):
@@ -242,11 +243,27 @@ LEVEL_HEAD = (
 )
 
 
+@contextmanager
+def idle_platform(enabled: bool) -> Iterator[None]:
+    """With --beside-platform: an idle `lmwebui serve` (GGUF only, no vLLM) while vLLM's own
+    server is measured, so both sides share the cores with the same background processes
+    (Ray's GCS, raylet and agents, HAProxy, idle replicas)."""
+    if not enabled:
+        yield
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(Path(tmp) / "data")
+        try:
+            yield
+        finally:
+            server.stop()
+
+
 def run_own(
     setup: VLLMSetup, args: argparse.Namespace
 ) -> tuple[dict[str, float], dict[int, float]]:
     """vLLM's own OpenAI server: the reference."""
-    with vllm_serve(setup) as base:
+    with idle_platform(args.beside_platform), vllm_serve(setup) as base:
         print(HEAD)
         path = "/v1/chat/completions"
         own = median_row("vllm serve, SSE", asyncio.run(single_sse(base, path, MODEL_ID, args, {})))
@@ -316,6 +333,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--level-runs", type=int, default=3)
+    parser.add_argument(
+        "--beside-platform",
+        action="store_true",
+        help="measure vLLM's own server beside an idle platform (same background load)",
+    )
     args = parser.parse_args()
     setup = ensure_vllm()
     print(f"load before: {os.getloadavg()}", flush=True)
