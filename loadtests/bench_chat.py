@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,7 +34,7 @@ from loadtests.inprocess import inprocess_engine, inprocess_llama
 from loadtests.sse import sse_turns
 from loadtests.stats import percentile
 from loadtests.wsclient import AsyncChatClient, chat_turn, ws_chat_url
-from tests.support.live import LiveServer, free_port, start_server
+from tests.support.live import LiveServer, free_port, start_server, wait_ready
 from tests.support.live import login as login_at
 from tests.support.models import bundled_model_path
 
@@ -293,13 +292,7 @@ def cmd_llama_server(args: argparse.Namespace) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_ready(f"{base}/health", proc, 60, "llama-server")
 
         async def one(session: aiohttp.ClientSession, i: int) -> Stream:
             t0 = time.perf_counter()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.bench_chat import TOPICS, platform
 from loadtests.bench_grammar import SCHEMA
-from tests.support.live import free_port, login
+from tests.support.live import free_port, login, wait_ready
 from tests.support.models import bundled_model_path
 
 MODEL = "gemma3-270m-q4_k_m.gguf"
@@ -64,14 +64,7 @@ def llama_cpp_server(pythonpath: str, threads: int) -> Iterator[Server]:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            assert proc.poll() is None, "llama_cpp.server exited (see --llama-path)"
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_ready(f"{url}/v1/models", proc, 120, "llama_cpp.server (see --llama-path)")
         schema = {"type": "json_object", "schema": SCHEMA}
         yield Server("llama_cpp.server", url, {}, {"free": None, "json_schema": schema})
     finally:

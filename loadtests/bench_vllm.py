@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from loadtests.sse import timed_stream
 from loadtests.stats import percentile
 from loadtests.wsclient import chat_turn, ws_chat_url
-from tests.support.live import REPO, free_port, login, start_server
+from tests.support.live import REPO, free_port, login, start_server, wait_ready
 from tests.support.vllm import MODEL_ID, VLLMSetup, ensure_vllm
 
 PROMPT = "Write a long, detailed story about a lighthouse keeper and a storm."
@@ -197,16 +197,10 @@ def vllm_serve(setup: VLLMSetup) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "vllm serve not ready"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        try:
+            wait_ready(f"{base}/health", proc, 600, "vllm serve")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text()[-3000:]}") from None
         yield base
     finally:
         if proc.poll() is None:

@@ -20,7 +20,7 @@ from lmwebui.settings import Settings
 from tests.metrics.test_definitions import panel_exprs
 from tests.support.gguf_fixtures import LIVE_ADMIN, LIVE_REPO
 from tests.support.hub_server import Hub
-from tests.support.live import LiveServer, free_port, login
+from tests.support.live import LiveServer, free_port, login, wait_ready
 from tests.support.models import bundled_model_path
 
 pytestmark = pytest.mark.slow
@@ -42,14 +42,7 @@ def prometheus(live_server: LiveServer) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_ready(f"{url}/-/ready", proc, 60, "prometheus")
         yield url
     finally:
         proc.terminate()

@@ -35,6 +35,24 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 600, what: str = ""
+) -> None:
+    """Poll GET `url` until it answers 200; fail if `proc` exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what or url} exited {proc.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what or url} not ready in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 @dataclass
 class LiveServer:
     proc: subprocess.Popen[bytes]
