@@ -12,7 +12,12 @@ reaches the app over HTTP as provider ``vllm`` (chat/engines/vllm_engine.py).
   runtime environment.
 - ``serve_config.yaml``: a second application with ``import_path:
   deployments.chat_vllm:build_vllm_app`` and, for a second environment, ``runtime_env:
-  {py_executable: ...}``; empty ``args`` take the models from the settings (``vllm.models``).
+  {py_executable: ...}`` and ``env_vars: {RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING: "1"}``;
+  empty ``args`` take the model from the settings (``vllm.models``).
+
+The app is on the platform's HTTP port, so its replicas serve only requests that carry the
+platform's key (deployments/vllm_server.py): ``lmwebui serve`` hands it to the building
+task's environment; elsewhere it is derived here from the platform's secrets.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from ray.serve import Application
 
 from lmwebui.chat.vllm_config import DIRECT_STREAMING_ENV, VLLMAppArgs
+from lmwebui.chat.vllm_guard import KEY_ENV
 
 DEPLOY_TIMEOUT_S = 900.0
 
@@ -32,17 +38,23 @@ def build_vllm_app(args: dict[str, Any] | None = None) -> Application:
     import ray
     from ray.serve.llm import build_openai_app  # needs vLLM
 
+    if os.environ.get(DIRECT_STREAMING_ENV) != "1":
+        # ray.serve.llm decides from its environment when first imported; without it, its
+        # OpenAI router would be the app's HTTP ingress, outside the platform's key
+        raise RuntimeError(
+            f"{DIRECT_STREAMING_ENV}=1 must be in the vLLM app's environment "
+            "(serve_config.yaml: the application's runtime_env.env_vars)"
+        )
     parsed = _resolve(args or {})
-    if parsed.direct and os.environ.get(DIRECT_STREAMING_ENV) != "1":
-        # ray.serve.llm decides from its environment (serve_config.yaml: the application's
-        # runtime_env.env_vars); without it, the router, which needs its 0-CPU options
-        parsed = parsed.model_copy(update={"direct_streaming": False})
     serving = parsed.to_serving_args()
     # A model's own runtime_env (CPU: VLLM_CPU_KVCACHE_SPACE) would replace the one this
     # runs in, py_executable included: the engine would start in an environment without vLLM.
     current = dict(ray.get_runtime_context().runtime_env or {})
+    key = {KEY_ENV: os.environ.get(KEY_ENV) or _key_from_settings(args or {})}
     for cfg in serving["llm_configs"]:
-        cfg["runtime_env"] = _merge_env(current, cfg.get("runtime_env") or {})
+        cfg["runtime_env"] = _merge_env(
+            _merge_env(current, cfg.get("runtime_env") or {}), {"env_vars": key}
+        )
     app: Application = build_openai_app(serving)
     return app
 
@@ -53,6 +65,15 @@ def _resolve(args: dict[str, Any]) -> VLLMAppArgs:
     from lmwebui.settings import load_settings
 
     return load_settings(**args.get("settings", {})).vllm.app_args()
+
+
+def _key_from_settings(args: dict[str, Any]) -> str:
+    """The key the platform's ingress sends (the same secrets: LMWEBUI_JWT_SECRET or the
+    data dir's)."""
+    from lmwebui.secrets_store import load_secrets, vllm_key
+    from lmwebui.settings import load_settings
+
+    return vllm_key(load_secrets(load_settings(**args.get("settings", {}))))
 
 
 def _merge_env(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -69,13 +90,16 @@ def _deploy(args: dict[str, Any], name: str, route_prefix: str) -> None:
     serve.run(build_vllm_app(args), name=name, route_prefix=route_prefix, blocking=False)
 
 
-def deploy_vllm_app(args: VLLMAppArgs, *, name: str, route_prefix: str, python: str | None) -> None:
+def deploy_vllm_app(
+    args: VLLMAppArgs, *, name: str, route_prefix: str, python: str | None, key: str
+) -> None:
     """Build and run the vLLM app from a Ray task in the vLLM environment (``python``, or
-    this one); returns once its replicas are ready, raises if they fail to start."""
+    this one); returns once its replicas are ready, raises if they fail to start. ``key``:
+    what the replicas require of every request (secrets_store.vllm_key)."""
     import ray
 
     runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
-    if args.env_vars():  # the replicas inherit them (build_vllm_app merges the task's env)
-        runtime_env["env_vars"] = args.env_vars()
+    # the replicas inherit them (build_vllm_app merges the task's environment)
+    runtime_env["env_vars"] = {**args.env_vars(), KEY_ENV: key}
     task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
     ray.get(task.remote(args.model_dump(mode="json"), name, route_prefix), timeout=DEPLOY_TIMEOUT_S)

@@ -175,9 +175,14 @@ def _deploy_vllm(settings: Settings) -> None:
     if not vllm.models:
         return
     from deployments.chat_vllm import deploy_vllm_app
+    from lmwebui.secrets_store import load_secrets, vllm_key
 
     deploy_vllm_app(
-        vllm.app_args(), name=vllm.app_name, route_prefix=vllm.route_prefix, python=vllm.python
+        vllm.app_args(),
+        name=vllm.app_name,
+        route_prefix=vllm.route_prefix,
+        python=vllm.python,
+        key=vllm_key(load_secrets(settings)),
     )
     names = ", ".join(m.model_id for m in vllm.models)
     print(f"lmwebui: vLLM models ready at {vllm.route_prefix}/v1: {names}", flush=True)

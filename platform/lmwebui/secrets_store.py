@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -56,3 +58,9 @@ def load_secrets(settings: Settings) -> Secrets:
     except (ValueError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
         raise ValueError("LMWEBUI_FERNET_KEY is not a valid Fernet key") from exc
     return Secrets(jwt_secret=jwt_secret, fernet_key=fernet_key)
+
+
+def vllm_key(secrets_: Secrets) -> str:
+    """The key the vLLM app requires of every request (chat/vllm_guard.py), derived from the
+    JWT secret so every ingress replica and the app's builder agree without storing more."""
+    return hmac.new(secrets_.jwt_secret.encode(), b"lmwebui vllm app", hashlib.sha256).hexdigest()

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pydantic import ValidationError
 
-from lmwebui.chat.vllm_config import VLLMAppArgs
+from lmwebui.chat.vllm_config import VLLMAppArgs, VLLMSettings
 from tests.support.vllm import ensure_vllm
 
 ARGS = {
@@ -73,33 +73,41 @@ def test_real_llm_config_accepts_it() -> None:
     """ray.serve.llm's own LLMConfig (in the vLLM environment: `make vllm-env`) accepts the
     GPU and the CPU shapes; no GPU is needed to validate them."""
     setup = ensure_vllm()
-    both = VLLMAppArgs.model_validate({"models": [*ARGS["models"], CPU_MODEL]})
+    gpu = VLLMAppArgs.model_validate(ARGS).to_serving_args()["llm_configs"]
+    cpu = VLLMAppArgs.model_validate({"models": [CPU_MODEL]}).to_serving_args()["llm_configs"]
     script = (
         "import json, sys\n"
         "from ray.serve.llm import LLMConfig\n"
-        "for cfg in json.load(sys.stdin)['llm_configs']:\n"
+        "for cfg in json.load(sys.stdin):\n"
         "    c = LLMConfig(**cfg)\n"
         "    kind = c.accelerator_config.kind if c.accelerator_config else None\n"
         "    print(c.model_id, kind, c.experimental_configs['stream_batching_interval_ms'])\n"
+        "    print(c.server_cls.__module__, c.server_cls.__mro__[1].__module__)\n"
     )
     done = subprocess.run(
         [str(setup.python), "-c", script],
-        input=json.dumps(both.to_serving_args()),
+        input=json.dumps(gpu + cpu),
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split("\n")[-3:-1] == ["qwen-0.5b gpu 0", "g cpu 0"]
+    # the server class loads by name in the vLLM environment: ray.serve.llm's, keyed
+    keyed = "deployments.vllm_server ray.llm._internal.serve.core.server.llm_server"
+    assert done.stdout.split("\n")[-5:-1] == ["qwen-0.5b gpu 0", keyed, "g cpu 0", keyed]
 
 
-def test_several_models_or_no_direct_streaming_use_the_router() -> None:
-    """The router holds no model, so it gets no CPU; ray.serve.llm's direct streaming takes
-    one model only."""
-    two = VLLMAppArgs.model_validate({"models": [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]})
-    off = VLLMAppArgs.model_validate({"models": [CPU_MODEL], "direct_streaming": False})
-    for args in (two, off):
-        assert not args.env_vars()
-        cfg = args.to_serving_args()
-        assert cfg["ingress_deployment_config"] == {"ray_actor_options": {"num_cpus": 0}}
+def test_one_model_only_and_never_the_open_router() -> None:
+    """Several models would need ray.serve.llm's OpenAI router as the app's HTTP ingress,
+    which the platform's key does not cover: refused, in the settings and in the args."""
+    two = [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]
+    with pytest.raises(ValidationError, match="one vLLM model"):
+        VLLMAppArgs.model_validate({"models": two})
+    with pytest.raises(ValidationError, match="one vLLM model"):
+        VLLMSettings.model_validate({"models": two})
+    with pytest.raises(ValidationError):  # the router switch is gone
+        VLLMAppArgs.model_validate({"models": [CPU_MODEL], "direct_streaming": False})
+    cfg = VLLMAppArgs.model_validate({"models": [CPU_MODEL]}).to_serving_args()
+    assert set(cfg) == {"llm_configs"}
+    assert cfg["llm_configs"][0]["server_cls"] == "deployments.vllm_server:LLMServer"

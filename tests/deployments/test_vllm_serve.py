@@ -21,7 +21,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.support.live import LiveServer, free_port, login, start_server
-from tests.support.vllm import MODEL_ID, engine_metric, ensure_vllm
+from tests.support.vllm import MODEL_ID, app_headers, engine_metric, ensure_vllm
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -73,6 +73,7 @@ def vllm_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMPlat
             "LMWEBUI_RATE_LIMITS__AUTH": "60/minute",  # every test logs in from 127.0.0.1
             "LMWEBUI_METRICS_EXPORT_PORT": str(metrics_port),
         },
+        ready_timeout=900,  # /api/health is ready once the vLLM app is (its component)
     )
     try:
         # `lmwebui serve` says so once the vLLM app's replicas are ready (serve.run returned)
@@ -114,6 +115,8 @@ def test_models_and_rest_chat(vllm_platform: VLLMPlatform) -> None:
     vllm_cards = [c for c in cards if c["provider"] == "vllm"]
     assert [c["id"] for c in vllm_cards] == [V1_MODEL]
     assert any(c["provider"] == "gguf" for c in cards)  # beside ChatGGUF
+    health = httpx.get(f"{server.url}/api/health", timeout=30).json()
+    assert health["components"]["vllm"] is True and health["components"]["ChatGGUF"] is True
     r = httpx.post(
         f"{server.url}/api/chat",
         headers=h,
@@ -124,6 +127,27 @@ def test_models_and_rest_chat(vllm_platform: VLLMPlatform) -> None:
     body = r.json()
     assert body["provider"] == "vllm" and body["model"] == MODEL_ID
     assert body["response"] and body["usage"]["completion_tokens"] > 0
+
+
+def test_the_vllm_app_serves_only_the_platform(vllm_platform: VLLMPlatform) -> None:
+    """The vLLM app is on the platform's own port: without the platform's key nothing
+    reaches vLLM (not /v1, not its routes outside /v1 that generate), so no one bypasses
+    the platform's sign-in and rate limits. A user's token is not the key either."""
+    server = vllm_platform.server
+    h = login(server.url, "vllm-guard@example.com")
+    app = f"{server.url}/vllm"
+    chat = {"model": MODEL_ID, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    for headers in ({}, h, {"Authorization": "Bearer " + "0" * 64}):
+        assert httpx.get(f"{app}/v1/models", headers=headers, timeout=30).status_code == 401
+        r = httpx.post(f"{app}/v1/chat/completions", headers=headers, json=chat, timeout=30)
+        assert r.status_code == 401
+        r = httpx.post(f"{app}/invocations", headers=headers, json=chat, timeout=30)
+        assert r.status_code == 401
+        r = httpx.post(f"{app}/tokenize", headers=headers, json={"prompt": "x"}, timeout=30)
+        assert r.status_code == 401
+    key = app_headers(server.data_dir)
+    listed = httpx.get(f"{app}/v1/models", headers=key, timeout=30)
+    assert listed.status_code == 200 and listed.json()["data"][0]["id"] == MODEL_ID
 
 
 def test_ws_stream_usage_and_deep_thinking(vllm_platform: VLLMPlatform) -> None:

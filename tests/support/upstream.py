@@ -14,6 +14,7 @@ from typing import Any
 
 UPSTREAM_SECRET_TEXT = "upstream-internal-detail-7f3a"  # must never reach a platform client
 ANSWER = "Hello from upstream"
+MODEL_CARD = {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "upstream"}
 
 
 @dataclass
@@ -75,6 +76,11 @@ def _handler(state: FakeUpstream) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self.path.endswith("/models") and state.failure is None and not state.redirect_to:
+                self._record()
+                listing = {"object": "list", "data": [MODEL_CARD]}
+                self._send(200, json.dumps(listing).encode(), {"Content-Type": "application/json"})
+                return
             self.do_POST()
 
         def do_POST(self) -> None:

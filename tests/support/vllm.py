@@ -60,3 +60,12 @@ def engine_metric(metrics_url: str, name: str) -> float | None:
         if line.startswith(f"ray_vllm_{name}{{") or line.startswith(f"ray_vllm_{name} ")
     ]
     return sum(values) if values else None
+
+
+def app_headers(data_dir: Path) -> dict[str, str]:
+    """What the platform's ingress sends the vLLM app (its key, from the data dir's
+    secrets): for tests and benchmarks that call the app directly."""
+    from lmwebui.secrets_store import load_secrets, vllm_key
+    from lmwebui.settings import Settings
+
+    return {"Authorization": f"Bearer {vllm_key(load_secrets(Settings(data_dir=data_dir)))}"}

@@ -26,9 +26,9 @@ from lmwebui.rag.registry import DocumentRegistry
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
-from lmwebui.secrets_store import load_secrets
+from lmwebui.secrets_store import Secrets, load_secrets, vllm_key
 from lmwebui.settings import Settings
-from lmwebui.system.cluster import ClusterView, LocalCluster
+from lmwebui.system.cluster import ClusterView, LocalCluster, Probe
 from lmwebui.system.service import SystemService
 
 UPSTREAM_DEFAULT_MODEL = "gpt-4o-mini"
@@ -71,7 +71,7 @@ class Services:
 
 
 def build_providers(
-    settings: Settings, runtime: Runtime, provider_keys: ProviderKeyService
+    settings: Settings, runtime: Runtime, provider_keys: ProviderKeyService, secrets: Secrets
 ) -> ProviderRegistry:
     chat = settings.chat
     engines = runtime.chat_engines(settings) if runtime.chat_engines else {}
@@ -88,6 +88,7 @@ def build_providers(
                 default_model=chat.vllm_default_model or (first.model_id if first else None),
                 context_tokens=first.max_model_len if first else None,
             ),
+            key=vllm_key(secrets) if vllm_models else None,  # the platform's own app
         )
     key = chat.openai_api_key.get_secret_value() if chat.openai_api_key else None
     upstream = OpenAIEngines(
@@ -99,6 +100,13 @@ def build_providers(
         provider_keys.policy,
     )
     return ProviderRegistry(engines, upstream)
+
+
+def engine_probes(providers: ProviderRegistry) -> dict[str, Probe]:
+    """Engines the platform serves through over HTTP are components of /api/health (the
+    vLLM app: its own Serve app, or a vLLM server at chat.vllm_base_url)."""
+    vllm = providers.engines.get("vllm")
+    return {"vllm": vllm.ready} if isinstance(vllm, VLLMChatEngine) else {}
 
 
 async def build_services(settings: Settings, runtime: Runtime) -> Services:
@@ -136,8 +144,9 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
         allow_registration=settings.allow_registration,
         purge_hooks=[rag.purge_user] if rag is not None else [],
     )
+    providers = build_providers(settings, runtime, provider_keys, secrets)
     chat = ChatService(
-        build_providers(settings, runtime, provider_keys),
+        providers,
         conversations,
         StreamSessions(db),
         settings.chat,
@@ -152,6 +161,6 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
         api_keys=ApiKeyService(db),
         provider_keys=provider_keys,
         gguf=GGUFService(settings, runtime.gguf),
-        system=SystemService(db, runtime.cluster),
+        system=SystemService(db, runtime.cluster, engine_probes(providers)),
         rag=rag,
     )

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings
 
 # vLLM on CPUs: no CUDA graphs to capture (torch.compile loads 2-3x slower and is not faster
 # on small models here; FIELD-NOTES), a bounded batch.
 CPU_ENGINE_DEFAULTS: dict[str, Any] = {"enforce_eager": True, "max_num_seqs": 16}
+# The LLMServer the replicas run: ray.serve.llm's behind the platform's key (vllm_guard.py)
+SERVER_CLS = "deployments.vllm_server:LLMServer"
+ONE_MODEL = (
+    "the platform serves one vLLM model: several need ray.serve.llm's OpenAI router, whose "
+    "HTTP routes on the platform's port the platform cannot put behind its key yet"
+)
 
 
 class VLLMModelArgs(BaseModel):
@@ -49,8 +55,8 @@ class VLLMModelArgs(BaseModel):
         description="How long a replica gathers streamed tokens before sending them on "
         "(ray.serve.llm's stream_batching_interval_ms). 0: each token as it comes; Ray's "
         "own default, 50, held the first token up to 50 ms (TTFT +34 ms, RESULTS.md) to "
-        "send fewer messages at high concurrency. Only where the OpenAI router is used "
-        "(several models, or direct_streaming off); direct streaming is vLLM's own server.",
+        "send fewer messages at high concurrency. Only where ray.serve.llm's OpenAI router "
+        "is used, which the platform does not deploy (direct streaming: vLLM's own server).",
     )
 
     def to_llm_config(self) -> dict[str, Any]:
@@ -67,6 +73,7 @@ class VLLMModelArgs(BaseModel):
         if self.max_model_len:
             engine_kwargs["max_model_len"] = self.max_model_len
         cfg: dict[str, Any] = {
+            "server_cls": SERVER_CLS,
             "model_loading_config": {"model_id": self.model_id, "model_source": self.model_source},
             "engine_kwargs": engine_kwargs,
             "deployment_config": {
@@ -94,31 +101,29 @@ DIRECT_STREAMING_ENV = "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"
 
 
 class VLLMAppArgs(BaseModel):
+    """One model, served with ray.serve.llm's direct streaming: the LLMServer replica is the
+    app's ingress and serves vLLM's own OpenAI routes (no OpenAI router deployment, no Ray
+    stream hop), behind the platform's key (deployments/vllm_server.py)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    models: list[VLLMModelArgs] = Field(min_length=1, description="Models to serve.")
-    direct_streaming: bool = Field(
-        True,
-        description="With one model: the LLMServer replica is the app's ingress and serves "
-        "vLLM's own OpenAI routes, with no OpenAI router deployment and no Ray stream hop "
-        "between them (ray.serve.llm's direct streaming). Several models always use the "
-        "router.",
+    models: list[VLLMModelArgs] = Field(
+        min_length=1, description="The model to serve (a list of one)."
     )
 
-    @property
-    def direct(self) -> bool:
-        return self.direct_streaming and len(self.models) == 1
+    @field_validator("models")
+    @classmethod
+    def _one(cls, models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
+        if len(models) > 1:
+            raise ValueError(ONE_MODEL)
+        return models
 
     def env_vars(self) -> dict[str, str]:
         """What the process that builds the app, and the replicas, must see."""
-        return {DIRECT_STREAMING_ENV: "1"} if self.direct else {}
+        return {DIRECT_STREAMING_ENV: "1"}
 
     def to_serving_args(self) -> dict[str, Any]:
-        args: dict[str, Any] = {"llm_configs": [m.to_llm_config() for m in self.models]}
-        if not self.direct:
-            # The OpenAI router holds no model: it must not take a CPU from the engines.
-            args["ingress_deployment_config"] = {"ray_actor_options": {"num_cpus": 0}}
-        return args
+        return {"llm_configs": [m.to_llm_config() for m in self.models]}
 
 
 class VLLMSettings(BaseSettings):
@@ -127,8 +132,9 @@ class VLLMSettings(BaseSettings):
 
     models: list[VLLMModelArgs] = Field(
         default_factory=list,
-        description="vLLM models to serve (model_id, model_source: a Hugging Face id or "
-        "folder, device gpu|cpu, replicas, accelerator_type, engine_kwargs); empty: no vLLM.",
+        description="The vLLM model to serve, a list of at most one (model_id, model_source: "
+        "a Hugging Face id or folder, device gpu|cpu, replicas, accelerator_type, "
+        "engine_kwargs); empty: no vLLM.",
     )
     python: str | None = Field(
         None,
@@ -141,12 +147,15 @@ class VLLMSettings(BaseSettings):
         "/vllm", pattern=r"^/[A-Za-z0-9_-]+$", description="HTTP route of the vLLM app."
     )
 
-    direct_streaming: bool = Field(
-        True, description="See VLLMAppArgs.direct_streaming (one model only)."
-    )
+    @field_validator("models")
+    @classmethod
+    def _at_most_one(cls, models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
+        if len(models) > 1:
+            raise ValueError(ONE_MODEL)
+        return models
 
     def app_args(self) -> VLLMAppArgs:
-        return VLLMAppArgs(models=self.models, direct_streaming=self.direct_streaming)
+        return VLLMAppArgs(models=self.models)
 
     def base_url(self, http_port: int) -> str:
         """The vLLM app's OpenAI URL through the Serve proxy on the ingress's own node."""

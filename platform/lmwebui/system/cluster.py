@@ -35,10 +35,10 @@ class LocalCluster:
         return {"connected": False, "nodes": [], "deployments": {}}
 
     async def readiness(self) -> dict[str, str | None]:
-        return await _run_probes(self.probes)
+        return await run_probes(self.probes)
 
 
-async def _run_probes(probes: dict[str, Probe], timeout: float = 2.0) -> dict[str, str | None]:
+async def run_probes(probes: dict[str, Probe], timeout: float = 2.0) -> dict[str, str | None]:
     """Each component: None when its probe says ready; otherwise why not. A probe that
     raises or hangs is named by the exception's type only (the answer is public), the
     whole exception is logged."""
@@ -65,7 +65,7 @@ class RayCluster:
         self.probes = probes
 
     async def readiness(self) -> dict[str, str | None]:
-        return await _run_probes(self.probes)
+        return await run_probes(self.probes)
 
     async def describe(self) -> dict[str, Any]:
         return await asyncio.to_thread(self._describe_sync)

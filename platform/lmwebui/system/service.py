@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from lmwebui import __version__
 from lmwebui.db import Database
-from lmwebui.system.cluster import NOT_READY, ClusterView
+from lmwebui.system.cluster import NOT_READY, ClusterView, Probe, run_probes
 from lmwebui.system.hardware import hardware_summary
 
 
@@ -43,13 +43,21 @@ class SystemInfo(BaseModel):
 
 
 class SystemService:
-    def __init__(self, db: Database, cluster: ClusterView) -> None:
+    """``probes``: components outside the cluster's deployments that this app serves through
+    (the vLLM app, reached over HTTP), each a readiness probe like the deployments'."""
+
+    def __init__(
+        self, db: Database, cluster: ClusterView, probes: dict[str, Probe] | None = None
+    ) -> None:
         self.db = db
         self.cluster = cluster
+        self.probes = dict(probes or {})
 
     async def readiness(self) -> Readiness:
         why_not = {"database": None if await self.db.ping() else "database not reachable"}
-        why_not.update(await self.cluster.readiness())
+        cluster, own = await asyncio.gather(self.cluster.readiness(), run_probes(self.probes))
+        why_not.update(cluster)
+        why_not.update(own)
         components = {name: why is None for name, why in why_not.items()}
         ready_count = sum(components.values())
         ready = ready_count == len(components)

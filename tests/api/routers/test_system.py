@@ -11,6 +11,8 @@ from lmwebui.api.services import Runtime
 from lmwebui.system.cluster import LocalCluster
 from tests.support.api import assert_error, register_and_login
 from tests.support.app import ClientFactory
+from tests.support.live import free_port
+from tests.support.upstream import fake_upstream
 
 
 def test_health(client_factory: ClientFactory) -> None:
@@ -84,3 +86,35 @@ def test_system_info(client: TestClient, database_url: str) -> None:
         assert db["type"] == "postgresql"
     assert "password" not in str(db) and "postgres@" not in str(db)
     assert info["ray"]["connected"] is False
+
+
+def test_a_vllm_server_is_a_component_of_readiness(client_factory: ClientFactory) -> None:
+    """The vLLM engine is served over HTTP, outside the cluster's deployments: /api/health
+    asks it for its models. 404/503 (deploying, replica being replaced) is starting, not
+    an error; a server that cannot be reached is an error; neither leaks the upstream's text."""
+    with fake_upstream() as vllm:
+        c = client_factory(chat={"vllm_base_url": vllm.url})
+        body = c.get("/api/health").json()
+        assert body["ready"] is True and body["components"]["vllm"] is True
+        assert vllm.received[-1].path == "/v1/models"
+
+        vllm.fail_with(503)
+        body = c.get("/api/health").json()
+        assert body["ready"] is False and body["status"] == "starting"
+        assert body["components"]["vllm"] is False and "vllm" in body["message"]
+        assert body["error"] is None
+
+        vllm.fail_with(500)
+        body = c.get("/api/health").json()
+        assert body["ready"] is False
+        assert body["error"] == "vllm: readiness probe failed (UpstreamError)"
+        assert "upstream-internal" not in str(body)
+
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    body = client_factory(chat={"vllm_base_url": closed}).get("/api/health").json()
+    assert body["components"]["vllm"] is False
+    assert body["error"] == "vllm: readiness probe failed (UpstreamError)"
+
+
+def test_without_vllm_there_is_no_vllm_component(client_factory: ClientFactory) -> None:
+    assert "vllm" not in client_factory().get("/api/health").json()["components"]

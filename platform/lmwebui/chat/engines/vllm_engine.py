@@ -24,11 +24,22 @@ from lmwebui.errors import UpstreamError
 PROVIDER = "vllm"
 PREFIX = f"{PROVIDER}/"
 LIST_TIMEOUT_S = 5.0
+PROBE_TIMEOUT_S = 1.5  # within /api/health's 2 s per component
+NOT_DEPLOYED = (404, 503)  # no route yet, or no replica to take it (deploying, restarting)
 
 
 class VLLMChatEngine(OpenAIChatEngine):
-    def __init__(self, base_url: str, timeout_s: float, capabilities: EngineCapabilities) -> None:
-        super().__init__(base_url, "none", timeout_s, capabilities)
+    """``key``: the platform's own vLLM app requires it of every request (vllm_guard.py);
+    None for a vLLM server elsewhere (``chat.vllm_base_url`` without ``vllm.models``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float,
+        capabilities: EngineCapabilities,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(base_url, key or "none", timeout_s, capabilities)
 
     def resolve_model(self, name: str | None) -> str:
         model = super().resolve_model(name)
@@ -60,3 +71,17 @@ class VLLMChatEngine(OpenAIChatEngine):
             )
             for m in page.data
         ]
+
+    async def ready(self) -> bool:
+        """/api/health's ``vllm`` component: the app lists its models. While the app
+        deploys, or its replica is being replaced, the route answers 404 or 503: not ready
+        yet. Anything else (unreachable, another status) is a failure, raised."""
+        try:
+            page = await self.client.with_options(timeout=PROBE_TIMEOUT_S).models.list()
+        except openai.APIStatusError as exc:
+            if exc.status_code in NOT_DEPLOYED:
+                return False
+            raise map_openai_error(exc) from exc
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc) from exc
+        return bool(page.data)
