@@ -1,18 +1,26 @@
 """vLLM (CPU build) through the platform vs vLLM's own OpenAI server, and vs the GGUF engine.
 
-    .venv/bin/python loadtests/bench_vllm.py --runs 5 --streams 1 4 16
-    .venv/bin/python loadtests/bench_vllm.py --beside-platform   # reference under the same load
+    .venv/bin/python loadtests/bench_vllm.py --runs 8 --level-runs 2 --streams 1 4 16
+    .venv/bin/python loadtests/bench_vllm.py --sequential --runs 3   # the sessions 5-6 design
 
 One invocation, one machine, the same model folder (`make vllm-model`) and engine settings
-(bf16, enforce_eager, max_num_seqs 16, max_model_len 2048, VLLM_CPU_KVCACHE_SPACE=2):
+(bf16, enforce_eager, max_num_seqs 16, max_model_len 2048, VLLM_CPU_KVCACHE_SPACE=2).
 
-1. vLLM's own OpenAI server (what `vllm serve` runs: `python -m
-   vllm.entrypoints.openai.api_server` in the vLLM environment): one stream over SSE
-   (--runs times, greedy), then --streams concurrent SSE streams.
-2. `lmwebui serve` with one vLLM replica (and ChatGGUF beside it): the same single stream
-   over the platform's WebSocket (provider vllm), over SSE straight to the vLLM app
-   (/vllm/v1, what the ingress itself calls) and over the platform's /v1 (SSE); then
-   --streams concurrent WebSocket streams on vLLM and on the GGUF engine.
+Paired (the default): vLLM's own OpenAI server (what `vllm serve` runs) and `lmwebui serve`
+with one vLLM replica (and ChatGGUF beside it) run side by side, so both sides share the
+cores with the same background processes, and their turns alternate: one greedy stream on
+the own server (SSE), over the platform's WebSocket (provider vllm), over SSE straight to
+the vLLM app (/vllm/v1, what the ingress itself calls) and over the platform's /v1 (SSE),
+--runs rounds after a warm-up round, each round started by the next path. Between turns
+the benchmark waits --gap seconds: after its last step vLLM's workers busy-wait for 1 s
+(shm_broadcast's SpinCondition), which would otherwise slow whichever engine runs next.
+Ratios are medians of the per-round ratios. Each turn's CPU time is summed per process
+(loadtests/cpu.py); "CPU outside the engines" is the whole machine's but the engines' own
+processes (VLLM::EngineCore, VLLM::Worker): each path's serving cost over the same
+background. Then --streams concurrent streams on each path in turn.
+
+Sequential (--sequential): the own server alone first (with --beside-platform, beside an
+idle GGUF-only platform), then the platform.
 
 Decode tok/s is (tokens - 1) / (last - first token) per stream; aggregate tok/s is the
 completion tokens of all streams over the wall time. Prints markdown rows; medians.
@@ -24,13 +32,10 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -38,49 +43,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.sse import timed_stream
-from loadtests.stats import percentile
-from loadtests.wsclient import chat_turn, ws_chat_url
-from tests.support.live import REPO, free_port, login, start_server, wait_ready
-from tests.support.vllm import MODEL_ID, VLLMSetup, ensure_vllm
-
-PROMPT = "Write a long, detailed story about a lighthouse keeper and a storm."
-TOPICS = ["volcanoes", "honey bees", "the Sahara", "chess", "bread", "coral reefs", "Rome"]
-ENGINE_ARGS = ["--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager"]
-
-
-@dataclass
-class Turn:
-    ttft_ms: float
-    tokens: int
-    decode_tok_s: float
-
-
-def _turn(ttft_s: float, tokens: int, decode_s: float) -> Turn:
-    rate = (tokens - 1) / decode_s if tokens > 1 and decode_s > 0 else 0.0
-    return Turn(ttft_s * 1000, tokens, rate)
-
-
-async def sse_turn(
-    client: httpx.AsyncClient, path: str, model: str, message: str, max_tokens: int, temp: float
-) -> Turn:
-    body = {
-        "model": model,
-        "messages": [{"role": "user", "content": message}],
-        "max_tokens": max_tokens,
-        "temperature": temp,  # top_p unset, as the platform leaves it for vLLM
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    t = await timed_stream(client, path, body)
-    return _turn(t.ttft_s, t.completion_tokens, t.decode_s)
-
-
-async def ws_turn(url: str, headers: dict[str, str], data: dict[str, Any]) -> Turn:
-    turn = await chat_turn(url, headers, data)
-    if not turn.ok:
-        raise RuntimeError(f"WS turn failed: {turn.error}")
-    return _turn(turn.ttft_s, turn.completion_tokens, turn.decode_s)
+from loadtests.cpu import Grouper, cpu_snapshot, cpu_used, family
+from loadtests.vllm_servers import idle_platform, platform, vllm_serve
+from loadtests.vllm_turns import PROMPT, Turn, level_sse, level_ws, sse_turn, ws_turn
+from loadtests.wsclient import ws_chat_url
+from tests.support.live import login
+from tests.support.vllm import MODEL_ID, VLLMSetup, app_headers, ensure_vllm
 
 
 def median_row(name: str, turns: list[Turn]) -> dict[str, float]:
@@ -112,47 +80,6 @@ async def single_ws(url: str, h: dict[str, str], data: dict[str, Any], runs: int
     return turns[1:]
 
 
-async def level_sse(
-    base: str, model: str, n: int, max_tokens: int, path: str = "/v1/chat/completions"
-) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
-        t0 = time.perf_counter()
-        turns = await asyncio.gather(
-            *(sse_turn(client, path, model, _story(i), max_tokens, 0.7) for i in range(n))
-        )
-    return _level(turns, time.perf_counter() - t0)
-
-
-async def level_ws(
-    url: str, h: dict[str, str], extra: dict[str, Any], n: int, max_tokens: int
-) -> dict[str, float]:
-    t0 = time.perf_counter()
-    turns = await asyncio.gather(
-        *(
-            ws_turn(
-                url,
-                h,
-                {"message": _story(i), "max_tokens": max_tokens, "temperature": 0.7, **extra},
-            )
-            for i in range(n)
-        )
-    )
-    return _level(list(turns), time.perf_counter() - t0)
-
-
-def _story(i: int) -> str:
-    return f"Write a story about {TOPICS[i % len(TOPICS)]} (#{i})."
-
-
-def _level(turns: list[Turn], wall: float) -> dict[str, float]:
-    ttfts = [t.ttft_ms for t in turns]
-    return {
-        "tok_s": sum(t.tokens for t in turns) / wall,
-        "ttft_p50": statistics.median(ttfts),
-        "ttft_p99": percentile(ttfts, 0.99),
-    }
-
-
 def levels(name: str, run: Any, streams: list[int], runs: int) -> dict[int, float]:
     out = {}
     for n in streams:
@@ -164,72 +91,6 @@ def levels(name: str, run: Any, streams: list[int], runs: int) -> dict[int, floa
     return out
 
 
-@contextmanager
-def vllm_serve(setup: VLLMSetup) -> Iterator[str]:
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="bench-vllm-")) / "vllm-serve.log"
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            # vLLM's own OpenAI server (`vllm serve`; the CLI wants a distribution named
-            # "vllm", and the CPU build's is "vllm-cpu")
-            [
-                str(setup.python),
-                "-m",
-                "vllm.entrypoints.openai.api_server",
-                "--model",
-                str(setup.model_dir),
-                "--served-model-name",
-                MODEL_ID,
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                "--max-num-seqs",
-                "16",
-                *ENGINE_ARGS,
-            ],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_ready(f"{base}/health", proc, 600, "vllm serve")
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}:\n{log.read_text()[-3000:]}") from None
-        yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
-            proc.wait(60)
-
-
-@contextmanager
-def platform(setup: VLLMSetup) -> Iterator[str]:
-    base = Path(tempfile.mkdtemp(prefix="bench-vllm-platform-"))
-    server = start_server(
-        base / "data",
-        env={
-            "LMWEBUI_RATE_LIMITS__ENABLED": "false",
-            "LMWEBUI_RAG__ENABLED": "false",
-            "LMWEBUI_VLLM__PYTHON": str(setup.python),
-            "LMWEBUI_VLLM__MODELS": setup.models_setting(),
-        },
-    )
-    try:
-        deadline = time.monotonic() + 900
-        while "vLLM models ready" not in server.log.read_text():
-            assert server.proc.poll() is None and time.monotonic() < deadline, server.tail()
-            time.sleep(1)
-        yield server.url
-    finally:
-        server.stop()
-
-
 HEAD = "| path | tokens | TTFT ms | decode tok/s |\n| --- | --- | --- | --- |"
 LEVEL_HEAD = (
     "| engine, path | streams | aggregate tok/s | TTFT p50 ms | TTFT p99 ms |\n"
@@ -237,27 +98,146 @@ LEVEL_HEAD = (
 )
 
 
-@contextmanager
-def idle_platform(enabled: bool) -> Iterator[None]:
-    """With --beside-platform: an idle `lmwebui serve` (GGUF only, no vLLM) while vLLM's own
-    server is measured, so both sides share the cores with the same background processes
-    (Ray's GCS, raylet and agents, HAProxy, idle replicas)."""
-    if not enabled:
-        yield
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp) / "data")
-        try:
-            yield
-        finally:
-            server.stop()
+# --- paired: both servers up, turns alternating -------------------------------------------
+
+PATHS = {
+    "own": "vLLM's own server, SSE",
+    "ws": "platform WS → ingress → vLLM app",
+    "app": "vLLM app direct (/vllm/v1, no platform ingress)",
+    "v1": "platform /v1 SSE → ingress → vLLM app",
+}
+ENGINE_PROCESSES = ("VLLM::EngineCore", "VLLM::Worker")
+Run = Callable[[], Awaitable[Turn]]
+
+
+def outside_engines_ms_per_token(turns: list[Turn]) -> float:
+    """CPU per streamed token of every process on the machine but the engines' (median over
+    turns): the serving path's cost plus the same background for every path."""
+    return statistics.median(
+        1000 * sum(v for k, v in t.cpu.items() if not k.endswith(ENGINE_PROCESSES)) / t.tokens
+        for t in turns
+    )
+
+
+async def measured(run: Run, group: Grouper) -> Turn:
+    before = cpu_snapshot(group)
+    turn = await run()
+    turn.cpu = Counter(cpu_used(before, cpu_snapshot(group)))
+    return turn
+
+
+async def paired_single(
+    runs: dict[str, Run], rounds: int, gap: float, group: Grouper
+) -> dict[str, list[Turn]]:
+    turns: dict[str, list[Turn]] = {name: [] for name in runs}
+    names = list(runs)
+    for i in range(rounds + 1):  # round 0 warms connections and engines
+        for name in names[i % len(names) :] + names[: i % len(names)]:  # each first in turn
+            turn = await measured(runs[name], group)
+            await asyncio.sleep(gap)
+            if i:
+                turns[name].append(turn)
+        print(
+            f"round {i}: "
+            + ", ".join(f"{n} {t[-1].decode_tok_s:.2f}" for n, t in turns.items() if t),
+            flush=True,
+        )
+    return turns
+
+
+def report_single(turns: dict[str, list[Turn]]) -> None:
+    print("| path | tokens | TTFT ms | decode tok/s | CPU ms/token outside the engines |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, label in PATHS.items():
+        ts = turns[name]
+        print(
+            f"| {label} | {statistics.median(t.tokens for t in ts):.0f} "
+            f"| {statistics.median(t.ttft_ms for t in ts):.1f} "
+            f"| {statistics.median(t.decode_tok_s for t in ts):.2f} "
+            f"| {outside_engines_ms_per_token(ts):.2f} |"
+        )
+    for name in ("ws", "app", "v1"):
+        pairs = list(zip(turns[name], turns["own"], strict=True))
+        ratios = [p.decode_tok_s / o.decode_tok_s for p, o in pairs]
+        ttft = [p.ttft_ms - o.ttft_ms for p, o in pairs]
+        print(
+            f"{name} ÷ own, decode: median {statistics.median(ratios):.3f} "
+            f"(rounds {min(ratios):.3f}-{max(ratios):.3f}); "
+            f"TTFT {name} - own: median {statistics.median(ttft):+.1f} ms",
+            flush=True,
+        )
+    last = turns["ws"][-1].cpu
+    top = ", ".join(f"{k} {v:.3f}" for k, v in last.most_common(8))
+    print(f"CPU seconds by process, last WS turn: {top}", flush=True)
+
+
+def run_paired(setup: VLLMSetup, args: argparse.Namespace) -> None:
+    with vllm_serve(setup) as own, platform(setup) as server:
+        url = server.url
+        key = app_headers(server.data_dir)  # the vLLM app serves only the platform's key
+        h = login(url, "bench-vllm@example.com")
+        ws = ws_chat_url(url)
+        group = family(own.pid, "own")
+        data = {"message": PROMPT, "max_tokens": args.max_tokens, "temperature": 0}
+
+        async def single() -> dict[str, list[Turn]]:
+            own_c = httpx.AsyncClient(base_url=own.url, timeout=300)
+            plat_c = httpx.AsyncClient(base_url=url, headers=h, timeout=300)
+            app_c = httpx.AsyncClient(base_url=url, headers=key, timeout=300)
+            chat = "/v1/chat/completions"
+            mt = args.max_tokens
+            runs: dict[str, Run] = {
+                "own": lambda: sse_turn(own_c, chat, MODEL_ID, PROMPT, mt, 0.0),
+                "ws": lambda: ws_turn(ws, h, {**data, "provider": "vllm"}),
+                "app": lambda: sse_turn(app_c, "/vllm" + chat, MODEL_ID, PROMPT, mt, 0.0),
+                "v1": lambda: sse_turn(plat_c, chat, f"vllm/{MODEL_ID}", PROMPT, mt, 0.0),
+            }
+            async with own_c, plat_c, app_c:
+                return await paired_single(runs, args.runs, args.gap, group)
+
+        report_single(asyncio.run(single()))
+        level_runs: dict[str, Callable[[int], Coroutine[Any, Any, dict[str, float]]]] = {
+            "vLLM, own server SSE": lambda n: level_sse(own.url, MODEL_ID, n, args.max_tokens),
+            "vLLM, platform WS": lambda n: level_ws(
+                ws, h, {"provider": "vllm"}, n, args.max_tokens
+            ),
+            "vLLM, app direct SSE (/vllm/v1)": lambda n: level_sse(
+                url, MODEL_ID, n, args.max_tokens, "/vllm/v1/chat/completions", key
+            ),
+            "GGUF, platform WS": lambda n: level_ws(ws, h, {}, n, args.max_tokens),
+        }
+        print(LEVEL_HEAD)
+        agg: dict[str, dict[int, float]] = {}
+        for n in args.streams:
+            results: dict[str, list[dict[str, float]]] = {k: [] for k in level_runs}
+            for _ in range(args.level_runs):
+                for name, run in level_runs.items():
+                    results[name].append(asyncio.run(run(n)))
+                    time.sleep(args.gap)
+            for name, rs in results.items():
+                med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                agg.setdefault(name, {})[n] = med["tok_s"]
+                print(
+                    f"| {name} | {n} | {med['tok_s']:.1f} | {med['ttft_p50']:.0f} "
+                    f"| {med['ttft_p99']:.0f} |",
+                    flush=True,
+                )
+        for n in args.streams:
+            plat, own_n = agg["vLLM, platform WS"][n], agg["vLLM, own server SSE"][n]
+            gguf = agg["GGUF, platform WS"][n]
+            ratios = f"platform / own server {plat / own_n:.3f}, vLLM / GGUF {plat / gguf:.2f}"
+            print(f"{n} streams: {ratios}")
+
+
+# --- sequential: the own server alone first, then the platform -----------------------------
 
 
 def run_own(
     setup: VLLMSetup, args: argparse.Namespace
 ) -> tuple[dict[str, float], dict[int, float]]:
     """vLLM's own OpenAI server: the reference."""
-    with idle_platform(args.beside_platform), vllm_serve(setup) as base:
+    with idle_platform(args.beside_platform), vllm_serve(setup) as own_server:
+        base = own_server.url
         print(HEAD)
         path = "/v1/chat/completions"
         own = median_row("vllm serve, SSE", asyncio.run(single_sse(base, path, MODEL_ID, args, {})))
@@ -274,7 +254,9 @@ def run_own(
 def run_platform(
     setup: VLLMSetup, args: argparse.Namespace, own: dict[str, float]
 ) -> tuple[dict[int, float], dict[int, float]]:
-    with platform(setup) as url:
+    with platform(setup) as server:
+        url = server.url
+        key = app_headers(server.data_dir)
         h = login(url, "bench-vllm@example.com")
         ws = ws_chat_url(url)
         data = {"message": PROMPT, "max_tokens": args.max_tokens, "temperature": 0}
@@ -285,7 +267,8 @@ def run_platform(
         )
         app_path = "/vllm/v1/chat/completions"
         app = median_row(
-            "vLLM app direct (/vllm/v1)", asyncio.run(single_sse(url, app_path, MODEL_ID, args, {}))
+            "vLLM app direct (/vllm/v1)",
+            asyncio.run(single_sse(url, app_path, MODEL_ID, args, key)),
         )
         v1 = median_row(
             "platform /v1 SSE → vLLM",
@@ -308,7 +291,9 @@ def run_platform(
         )
         levels(
             "vLLM, app direct SSE (/vllm/v1)",
-            lambda n: level_sse(url, MODEL_ID, n, args.max_tokens, "/vllm/v1/chat/completions"),
+            lambda n: level_sse(
+                url, MODEL_ID, n, args.max_tokens, "/vllm/v1/chat/completions", key
+            ),
             args.streams,
             args.level_runs,
         )
@@ -328,13 +313,25 @@ def main() -> None:
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--level-runs", type=int, default=3)
     parser.add_argument(
+        "--gap", type=float, default=2.0, help="seconds between turns (paired mode)"
+    )
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="the own server alone first, then the platform (the sessions 5-6 design)",
+    )
+    parser.add_argument(
         "--beside-platform",
         action="store_true",
-        help="measure vLLM's own server beside an idle platform (same background load)",
+        help="sequential: the own server beside an idle platform (same background load)",
     )
     args = parser.parse_args()
     setup = ensure_vllm()
     print(f"load before: {os.getloadavg()}", flush=True)
+    if not args.sequential:
+        run_paired(setup, args)
+        print(f"load after: {os.getloadavg()}", flush=True)
+        return
     own, own_lvl = run_own(setup, args)
     plat_lvl, gguf_lvl = run_platform(setup, args, own)
     for n in args.streams:
