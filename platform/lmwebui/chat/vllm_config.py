@@ -10,9 +10,9 @@ the resulting OpenAI-compatible app as provider ``vllm`` (chat/engines/vllm_engi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings
 
 # vLLM on CPUs: no CUDA graphs to capture (torch.compile loads 2-3x slower and is not faster
@@ -96,6 +96,14 @@ class VLLMModelArgs(BaseModel):
         return cfg
 
 
+def _at_most_one(models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
+    if len(models) > 1:
+        raise ValueError(ONE_MODEL)
+    return models
+
+
+AtMostOneModel = Annotated[list[VLLMModelArgs], AfterValidator(_at_most_one)]
+
 # ray.serve.llm reads it when the app is built and in each replica (deployments/chat_vllm.py)
 DIRECT_STREAMING_ENV = "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"
 
@@ -107,16 +115,7 @@ class VLLMAppArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    models: list[VLLMModelArgs] = Field(
-        min_length=1, description="The model to serve (a list of one)."
-    )
-
-    @field_validator("models")
-    @classmethod
-    def _one(cls, models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
-        if len(models) > 1:
-            raise ValueError(ONE_MODEL)
-        return models
+    models: AtMostOneModel = Field(min_length=1, description="The model to serve (a list of one).")
 
     def env_vars(self) -> dict[str, str]:
         """What the process that builds the app, and the replicas, must see."""
@@ -130,7 +129,7 @@ class VLLMSettings(BaseSettings):
     """vLLM replicas beside ChatGGUF (none by default). ``LMWEBUI_VLLM__MODELS`` is a JSON
     list of :class:`VLLMModelArgs`."""
 
-    models: list[VLLMModelArgs] = Field(
+    models: AtMostOneModel = Field(
         default_factory=list,
         description="The vLLM model to serve, a list of at most one (model_id, model_source: "
         "a Hugging Face id or folder, device gpu|cpu, replicas, accelerator_type, "
@@ -146,13 +145,6 @@ class VLLMSettings(BaseSettings):
     route_prefix: str = Field(
         "/vllm", pattern=r"^/[A-Za-z0-9_-]+$", description="HTTP route of the vLLM app."
     )
-
-    @field_validator("models")
-    @classmethod
-    def _at_most_one(cls, models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
-        if len(models) > 1:
-            raise ValueError(ONE_MODEL)
-        return models
 
     def app_args(self) -> VLLMAppArgs:
         return VLLMAppArgs(models=self.models)
