@@ -49,15 +49,6 @@ class VLLMModelArgs(BaseModel):
     max_ongoing_requests: int = Field(64, ge=1, description="Concurrent requests per replica.")
     max_queued_requests: int = Field(256, ge=-1, description="Queue bound before 503.")
     engine_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra vLLM args.")
-    stream_batching_ms: float = Field(
-        0,
-        ge=0,
-        description="How long a replica gathers streamed tokens before sending them on "
-        "(ray.serve.llm's stream_batching_interval_ms). 0: each token as it comes; Ray's "
-        "own default, 50, held the first token up to 50 ms (TTFT +34 ms, RESULTS.md) to "
-        "send fewer messages at high concurrency. Only where ray.serve.llm's OpenAI router "
-        "is used, which the platform does not deploy (direct streaming: vLLM's own server).",
-    )
 
     def to_llm_config(self) -> dict[str, Any]:
         cpu = self.device == "cpu"
@@ -85,7 +76,6 @@ class VLLMModelArgs(BaseModel):
                 "max_ongoing_requests": self.max_ongoing_requests,
                 "max_queued_requests": self.max_queued_requests,
             },
-            "experimental_configs": {"stream_batching_interval_ms": self.stream_batching_ms},
         }
         if cpu:
             # without it ray.serve.llm places the engine on {'GPU': 1} and waits forever
