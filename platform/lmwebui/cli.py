@@ -114,10 +114,16 @@ def _init_ray(settings: Settings) -> bool:
     import ray
 
     address = settings.ray_address or os.environ.get("RAY_ADDRESS")
+    from lmwebui.secrets_store import load_secrets, proxy_key
+
     init_kwargs: dict[str, Any] = {
         "namespace": APP_NAME,
         "log_to_driver": True,
-        "runtime_env": {"worker_process_setup_hook": serve_runtime.SETUP_HOOK},
+        "runtime_env": {
+            "worker_process_setup_hook": serve_runtime.SETUP_HOOK,
+            # for the hook in the worker that writes HAProxy's config (api/peer.py)
+            "env_vars": {serve_runtime.PROXY_KEY_ENV: proxy_key(load_secrets(settings))},
+        },
     }
     if address is None:
         init_kwargs.update(

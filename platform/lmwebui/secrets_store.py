@@ -64,3 +64,10 @@ def vllm_key(secrets_: Secrets) -> str:
     """The key the vLLM app requires of every request (chat/vllm_guard.py), derived from the
     JWT secret so every ingress replica and the app's builder agree without storing more."""
     return hmac.new(secrets_.jwt_secret.encode(), b"lmwebui vllm app", hashlib.sha256).hexdigest()
+
+
+def proxy_key(secrets_: Secrets) -> str:
+    """The value the platform's HAProxy puts beside the client address it saw
+    (serve_runtime.bind_haproxy_side_listeners, api/peer.py): the replicas believe that
+    address only from a request that carries it. Derived like `vllm_key`."""
+    return hmac.new(secrets_.jwt_secret.encode(), b"lmwebui proxy peer", hashlib.sha256).hexdigest()

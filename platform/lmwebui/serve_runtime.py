@@ -6,7 +6,8 @@ page (`RAY_SERVE_HAPROXY_STATS_PORT`, default 8404) and a Prometheus exporter
 proxy behind it listens on fixed fallback ports (8500, 9500). Fixed ports make
 a second instance on the machine fail to start, and an orphaned HAProxy from a killed run
 blocks every later one. Here each run gets its own ports (the operator's values win) and a
-worker setup hook rewrites Ray's config template so both bind to the proxy's own host.
+worker setup hook rewrites Ray's config template so both bind to the proxy's own host,
+and so HAProxy tells the replicas the client's address (their own peer is HAProxy).
 
 The stop is bounded: Serve gets a few seconds, Ray a few more, and then every process this
 run started (its process tree, remembered while it ran, since a signal to the process
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import sys
 import threading
@@ -33,6 +35,14 @@ _BIND_REWRITES = {
     "bind :{{ config.metrics_port }}": "bind {{ config.frontend_host }}:{{ config.metrics_port }}",
     "bind *:{{ config.stats_port }}": "bind {{ config.frontend_host }}:{{ config.stats_port }}",
 }
+_FRONTEND = "frontend http_frontend\n    bind {{ config.frontend_host }}:{{ config.frontend_port }}"
+PROXY_KEY_ENV = "LMWEBUI_PROXY_KEY"  # secrets_store.proxy_key, for the setup hook
+# Set (never appended) by the platform's HAProxy on every request it forwards: the address
+# it accepted the connection from, and the proxy key that says the request came through it
+# (api/peer.py: proxied_peer). Here, not in lmwebui.api: the hook runs in every Ray worker,
+# the vLLM environment's too, which has none of the API's dependencies.
+PEER_HEADER = "x-lmwebui-peer"
+PROXY_KEY_HEADER = "x-lmwebui-proxy-key"
 
 
 class PortHold:
@@ -84,14 +94,30 @@ def haproxy_env(http_host: str, ports: PortHold) -> None:
             os.environ[name] = str(ports.hold(http_host))
 
 
+def peer_rules(key: str) -> str:
+    """HAProxy lines for the HTTP frontend: the client's address and the proxy key, set
+    (replacing whatever a client sent) on every request forwarded to a replica, whose own
+    peer is HAProxy (api/peer.py: proxied_peer)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", key):  # goes into a config file verbatim
+        raise ValueError(f"{PROXY_KEY_ENV} is not a proxy key")
+    return (
+        f"\n    http-request set-header {PEER_HEADER} %[src]"
+        f"\n    http-request set-header {PROXY_KEY_HEADER} {key}"
+    )
+
+
 def bind_haproxy_side_listeners() -> None:
     """Ray worker setup hook: HAProxy's stats and metrics listeners bind the proxy's host
-    (`http_options.host`), not every interface."""
+    (`http_options.host`), not every interface; with the proxy key in the environment
+    (`lmwebui serve` passes it) the HTTP frontend tells the replicas who the client is."""
     from ray.serve._private import haproxy, haproxy_templates
 
     template = haproxy_templates.HAPROXY_CONFIG_TEMPLATE
     for old, new in _BIND_REWRITES.items():
         template = template.replace(old, new)
+    key = os.environ.get(PROXY_KEY_ENV)
+    if key:
+        template = template.replace(_FRONTEND, _FRONTEND + peer_rules(key))
     haproxy_templates.HAPROXY_CONFIG_TEMPLATE = template
     haproxy.HAPROXY_CONFIG_TEMPLATE = template  # type: ignore[attr-defined]
 

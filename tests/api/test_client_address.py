@@ -1,5 +1,6 @@
-"""The client address rate limits and logs key on: the peer, unless the peer is a trusted
-proxy (settings.security.trusted_proxies); then the right-most untrusted forwarded hop."""
+"""The client address rate limits and logs key on: the peer (as the platform's HAProxy saw
+it, when the request carries the proxy key), unless the peer is a trusted proxy
+(settings.security.trusted_proxies); then the right-most untrusted forwarded hop."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
 from lmwebui.api import create_app
-from lmwebui.api.peer import IPNetwork, client_address
+from lmwebui.api.peer import PEER_HEADER, PROXY_KEY_HEADER, IPNetwork, client_address, proxied_peer
+from lmwebui.secrets_store import load_secrets, proxy_key
 from tests.support.api import assert_error
 from tests.support.app import make_settings
 
@@ -103,3 +105,41 @@ def test_trusted_proxy_header_keys_the_limit(local_client: Any) -> None:
     assert login("198.51.100.2") == 401  # another client: its own bucket
     # a client's own header in front of the proxy's hop changes nothing
     assert [login(f"6.6.6.{i}, 198.51.100.3") for i in range(3)] == [401, 401, 429]
+
+
+KEY = "ab" * 32
+
+
+def _proxied(peer: str | None, key: str | None, **headers: str) -> str | None:
+    raw = [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()]
+    return proxied_peer(peer, Headers(raw=raw), key)
+
+
+def test_proxied_peer_needs_the_key() -> None:
+    seen = {PEER_HEADER.replace("-", "_"): "198.51.100.7"}
+    right, wrong = {PROXY_KEY_HEADER.replace("-", "_"): KEY}, {"x_lmwebui_proxy_key": "cd" * 32}
+    assert _proxied("10.0.0.5", KEY, **seen, **right) == "198.51.100.7"
+    assert _proxied("10.0.0.5", KEY, **seen, **wrong) == "10.0.0.5"
+    assert _proxied("10.0.0.5", KEY, **seen) == "10.0.0.5"  # a client's own header
+    assert _proxied("10.0.0.5", None, **seen, **right) == "10.0.0.5"  # no key: nothing believed
+    assert _proxied("10.0.0.5", KEY, **right) == "10.0.0.5"  # no address sent
+    assert _proxied("10.0.0.5", KEY, x_lmwebui_peer="evil", **right) == "10.0.0.5"
+    assert _proxied("10.0.0.5", KEY, x_lmwebui_peer="::ffff:1.2.3.4", **right) == "1.2.3.4"
+    assert _proxied(None, KEY, **seen, **right) == "198.51.100.7"
+
+
+def test_proxy_key_headers_key_the_limit_only_with_the_key(tmp_path: Path) -> None:
+    """Through the app: the address the proxy saw keys the auth limit with the data dir's
+    proxy key; forged (wrong key) it changes nothing, so it cannot dodge the limit."""
+    settings = make_settings(tmp_path, rate_limits={"auth": "2/minute"})
+    key = proxy_key(load_secrets(settings))
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 40000)) as c:
+
+        def login(address: str, sent_key: str) -> int:
+            headers = {PEER_HEADER: address, PROXY_KEY_HEADER: sent_key}
+            return c.post("/api/auth/login", json=BAD_LOGIN, headers=headers).status_code
+
+        assert [login(f"203.0.113.{i}", "0" * 64) for i in range(3)] == [401, 401, 429]
+        assert [login("198.51.100.1", key) for _ in range(3)] == [401, 401, 429]
+        assert login("198.51.100.2", key) == 401  # another client behind the proxy

@@ -2,8 +2,8 @@
 address behind forwarded headers, and one request id per request.
 
 Two servers: one with the defaults (no trusted proxy: X-Forwarded-For is ignored, whoever
-sends it) and one that trusts 127.0.0.1, the address the test client and Ray's proxy both
-connect from, standing in for an operator's TLS proxy.
+sends it) and one that trusts 127.0.0.1, the address the test client connects from
+(HAProxy passes on whom it accepted, api/peer.py), standing in for an operator's TLS proxy.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.api import assert_error
-from tests.support.live import LiveServer, login, start_server
+from tests.support.live import LiveServer, client_from, login, source_address, start_server
 
 BAD_LOGIN = {"email": "nobody@example.com", "password": "password123"}
 
@@ -38,7 +38,7 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
 
 @pytest.fixture(scope="class")
 def bearer(default_server: LiveServer) -> dict[str, str]:
-    """Logged in before the brute-force test spends the address's auth budget."""
+    """Logged in from an address of its own (tests/support/live.py: source_address)."""
     return login(default_server.url, "forwarded@example.com")
 
 
@@ -96,7 +96,7 @@ class TestWithoutTrustedProxy:
     def test_untrusted_forwarded_for_does_not_escape_the_auth_limit(
         self, default_server: LiveServer, bearer: dict[str, str]
     ) -> None:
-        # register + login of `bearer` spent 2 of the 10/minute: 11 more attempts must hit 429
+        # 10/minute from 127.0.0.1: the 11th attempt must hit 429 whatever the header says
         responses = _logins(default_server.url, [f"198.51.100.{i}" for i in range(11)])
         codes = [r.status_code for r in responses]
         assert set(codes) <= {401, 429} and codes[-1] == 429, codes
@@ -118,7 +118,8 @@ class TestWithoutTrustedProxy:
     def test_500_body_carries_the_response_request_id(
         self, default_server: LiveServer, bearer: dict[str, str]
     ) -> None:
-        with httpx.Client(base_url=default_server.url, timeout=60, headers=bearer) as http:
+        user = "forwarded@example.com"
+        with client_from(default_server.url, user, timeout=60, headers=bearer) as http:
             assert http.post("/api/api-keys", json={"name": "k"}).status_code == 201
             # test-only damage: a stored date SQLAlchemy cannot read makes the listing fail
             with sqlite3.connect(default_server.data_dir / "app.db") as db:
@@ -127,7 +128,9 @@ class TestWithoutTrustedProxy:
         body = assert_error(r, 500, "INTERNAL_ERROR")
         ids = r.headers.get_list("x-request-id")
         assert ids == [body["request_id"]], (ids, body)
-        line = f"request_id={body['request_id']} path=/api/api-keys client=127.0.0.1"
+        # the client as HAProxy saw it (not HAProxy itself, the replica's peer)
+        client = source_address(default_server.url, user)
+        line = f"request_id={body['request_id']} path=/api/api-keys client={client}"
         deadline = time.monotonic() + 30  # the replica's log line names it too
         while line not in _replica_logs(default_server) and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -8,13 +8,13 @@ import time
 import httpx
 import pytest
 
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, client_from, source_address
 
 pytestmark = pytest.mark.slow
 
 
 def test_health_and_auth_through_serve(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+    with client_from(live_server.url, "s@example.com", timeout=30) as c:
         assert c.get("/health").json()["status"] == "healthy"
         health = c.get("/api/health").json()
         assert health["ready"] is True and health["progress"] == 100
@@ -55,14 +55,21 @@ def test_two_ingress_replicas_share_rate_limit_state(live_server: LiveServer) ->
     served_by: set[str] = set()
     codes = []
     body = {"email": "limit@example.com", "password": "password1"}
-    # fresh connection per request so the proxy spreads requests over both replicas
-    for _ in range(40):
-        r = httpx.post(
-            f"{live_server.url}/api/auth/login",
-            json=body,
-            timeout=30,
-            headers={"X-Forwarded-For": "ignored"},
-        )
+    attacker = source_address(live_server.url, "limit@example.com")
+    for i in range(40):
+        # a fresh connection per request so the proxy spreads requests over both replicas;
+        # the forged headers change nothing (HAProxy replaces them; the key is wrong anyway)
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=attacker)) as c:
+            r = c.post(
+                f"{live_server.url}/api/auth/login",
+                json=body,
+                timeout=30,
+                headers={
+                    "X-Forwarded-For": f"198.51.100.{i}",
+                    "X-Lmwebui-Peer": f"203.0.113.{i}",
+                    "X-Lmwebui-Proxy-Key": "0" * 64,
+                },
+            )
         codes.append(r.status_code)
         if "x-served-by" in r.headers:  # a 429 too: the replica's limiter answered it
             served_by.add(r.headers["x-served-by"])
@@ -72,3 +79,8 @@ def test_two_ingress_replicas_share_rate_limit_state(live_server: LiveServer) ->
     assert len(served_by) == 2, "both replicas answered"
     assert codes.count(401) + codes.count(200) <= 30
     assert codes[-1] == 429
+    # ... and only that address is limited: behind HAProxy the replicas' peer is HAProxy for
+    # every client, so the limit must key on the address HAProxy saw (api/peer.py), or one
+    # client's guessing would lock every user out of signing in
+    with client_from(live_server.url, "bystander@example.com", timeout=30) as c:
+        assert c.post("/api/auth/login", json=body).status_code == 401

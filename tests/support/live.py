@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -10,6 +11,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -137,7 +140,25 @@ def _start_server(
     raise RuntimeError(f"lmwebui serve not ready in {ready_timeout}s:\n{server.tail()}")
 
 
+def source_address(base_url: str, name: str) -> str | None:
+    """A loopback address of `name`'s own to connect from (the whole 127/8 is this host),
+    or None when the server is not on loopback. The auth limit counts per client address:
+    each test user gets its own budget instead of every test sharing 127.0.0.1's."""
+    if urlsplit(base_url).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    h = hashlib.sha256(name.encode()).digest()
+    return f"127.{h[0] % 200 + 50}.{h[1]}.{h[2] % 250 + 2}"
+
+
+def client_from(base_url: str, name: str, **kwargs: Any) -> httpx.Client:
+    """An httpx client connecting from `name`'s own loopback address (source_address)."""
+    address = source_address(base_url, name)
+    transport = httpx.HTTPTransport(local_address=address) if address else None
+    return httpx.Client(base_url=base_url, transport=transport, **kwargs)
+
+
 def login(base_url: str, email: str = "bench@example.com") -> dict[str, str]:
-    """Register (if needed) and log in over HTTP; a Bearer header for later requests."""
-    with httpx.Client(base_url=base_url, timeout=60) as http:
+    """Register (if needed) and log in over HTTP, from the user's own loopback address;
+    a Bearer header for later requests."""
+    with client_from(base_url, email, timeout=60) as http:
         return bearer_login(http.post, email)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 from starlette.requests import HTTPConnection
 
-from lmwebui.api.peer import UNSAFE_METHODS, origin_allowed
+from lmwebui.api.peer import UNSAFE_METHODS, origin_allowed, proxied_peer
 from lmwebui.api.peer import client_address as peer_address
 from lmwebui.api.services import Services
 from lmwebui.auth.api_keys import ApiKeyService, looks_like_api_key
@@ -156,8 +156,9 @@ ApiUserDep = Annotated[CurrentUser, Depends(api_user)]
 def client_address(conn: HTTPConnection) -> str:
     """The client's address for rate limits and logs: the peer, or what a trusted proxy
     says the client is (settings.security; api/peer.py)."""
-    security = get_services(conn).settings.security
-    peer = conn.client.host if conn.client else None
+    services = get_services(conn)
+    security = services.settings.security
+    peer = proxied_peer(conn.client.host if conn.client else None, conn.headers, services.proxy_key)
     return peer_address(peer, conn.headers, security.trusted_proxies, security.forwarded_header)
 
 

@@ -7,11 +7,14 @@ HTTP dependencies and the WebSocket handshake all decide the same way.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+
+from lmwebui.serve_runtime import PEER_HEADER, PROXY_KEY_HEADER
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -34,6 +37,21 @@ def parse_ip(value: str) -> IPAddress | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip
+
+
+def proxied_peer(peer: str | None, headers: Headers, proxy_key: str | None) -> str | None:
+    """The connection's peer as the platform's own proxy saw it. Behind Ray Serve's HAProxy
+    the replica's peer is HAProxy, the same address for every client; HAProxy sets the
+    client's address in `PEER_HEADER` beside the proxy key. Without the key (or with a
+    wrong one: a client's own header, a request that bypassed HAProxy) the peer stands."""
+    if not proxy_key:
+        return peer
+    sent = headers.get(PROXY_KEY_HEADER)
+    if sent is None or not hmac.compare_digest(sent.encode(), proxy_key.encode()):
+        return peer
+    seen = headers.get(PEER_HEADER)
+    ip = parse_ip(seen) if seen else None
+    return str(ip) if ip is not None else peer
 
 
 def _forwarded_for(value: str) -> list[str]:

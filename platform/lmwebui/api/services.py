@@ -26,7 +26,7 @@ from lmwebui.rag.registry import DocumentRegistry
 from lmwebui.rag.service import RagService
 from lmwebui.ratelimit import RateLimiter
 from lmwebui.ratelimit.limiter import LimiterBackend, LocalLimiterBackend
-from lmwebui.secrets_store import Secrets, load_secrets, vllm_key
+from lmwebui.secrets_store import Secrets, load_secrets, proxy_key, vllm_key
 from lmwebui.settings import Settings
 from lmwebui.system.cluster import ClusterView, LocalCluster, Probe
 from lmwebui.system.service import SystemService
@@ -61,6 +61,8 @@ class Services:
     gguf: GGUFService
     system: SystemService
     rag: RagService | None = None
+    # what the platform's HAProxy sends beside the client's address (api/peer.py)
+    proxy_key: str | None = None
 
     async def close(self) -> None:
         if self.rag is not None:
@@ -163,4 +165,5 @@ async def build_services(settings: Settings, runtime: Runtime) -> Services:
         gguf=GGUFService(settings, runtime.gguf),
         system=SystemService(db, runtime.cluster, engine_probes(providers)),
         rag=rag,
+        proxy_key=proxy_key(secrets),
     )
