@@ -1,4 +1,4 @@
-"""vLLM models through ray.serve.llm's OpenAI app, a second Serve application.
+"""vLLM models through ray.serve.llm's OpenAI app, a Serve application per model.
 
 vLLM is not in the platform's default environment. Its replicas run where it is installed:
 the platform's own environment with the `gpu` extra (CUDA nodes), a second environment
@@ -7,13 +7,18 @@ build), or a container image on KubeRay. ``build_vllm_app`` runs there (it impor
 ``ray.serve.llm``); the platform's side only hands it plain data (``VLLMAppArgs``) and
 reaches the app over HTTP as provider ``vllm`` (chat/engines/vllm_engine.py).
 
-- ``lmwebui serve`` calls :func:`deploy_vllm_app` after the platform app: a Ray task in the
-  vLLM environment builds the app and ``serve.run``s it, and the replicas inherit the task's
-  runtime environment.
-- ``serve_config.yaml``: a second application with ``import_path:
+Each model is an application of its own (``VLLMSettings.apps``: ``lmwebui-vllm`` at
+``/vllm``, then ``lmwebui-vllm-1`` at ``/vllm-1``, ...): the replica of a one-model app is
+its HTTP ingress (direct streaming), which the platform's key can guard.
+
+- ``lmwebui serve`` calls :func:`deploy_vllm_apps` after the platform app: one Ray task per
+  model in the vLLM environment builds its app and ``serve.run``s it, and the replicas
+  inherit the task's runtime environment.
+- ``serve_config.yaml``: an application per model with ``import_path:
   deployments.chat_vllm:build_vllm_app`` and, for a second environment, ``runtime_env:
   {py_executable: ...}`` and ``env_vars: {RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING: "1"}``;
-  empty ``args`` take the model from the settings (``vllm.models``).
+  ``args: {app: n}`` takes the n-th model of the settings (``vllm.models``; empty
+  ``args``: the first), ``args: {models: [...]}`` names one.
 
 The app is on the platform's HTTP port, so its replicas serve only requests that carry the
 platform's key (deployments/vllm_server.py): ``lmwebui serve`` hands it to the building
@@ -27,7 +32,7 @@ from typing import Any
 
 from ray.serve import Application
 
-from lmwebui.chat.vllm_config import DIRECT_STREAMING_ENV, VLLMAppArgs
+from lmwebui.chat.vllm_config import DIRECT_STREAMING_ENV, VLLMApp, VLLMAppArgs
 from lmwebui.chat.vllm_guard import KEY_ENV
 
 DEPLOY_TIMEOUT_S = 900.0
@@ -64,7 +69,11 @@ def _resolve(args: dict[str, Any]) -> VLLMAppArgs:
         return VLLMAppArgs.model_validate(args)
     from lmwebui.settings import load_settings
 
-    return load_settings(**args.get("settings", {})).vllm.app_args()
+    apps = load_settings(**args.get("settings", {})).vllm.apps()
+    index = int(args.get("app", 0))
+    if not 0 <= index < len(apps):
+        raise ValueError(f"app {index}: the settings name {len(apps)} vLLM model(s)")
+    return apps[index].args
 
 
 def _key_from_settings(args: dict[str, Any]) -> str:
@@ -90,16 +99,18 @@ def _deploy(args: dict[str, Any], name: str, route_prefix: str) -> None:
     serve.run(build_vllm_app(args), name=name, route_prefix=route_prefix, blocking=False)
 
 
-def deploy_vllm_app(
-    args: VLLMAppArgs, *, name: str, route_prefix: str, python: str | None, key: str
-) -> None:
-    """Build and run the vLLM app from a Ray task in the vLLM environment (``python``, or
-    this one); returns once its replicas are ready, raises if they fail to start. ``key``:
-    what the replicas require of every request (secrets_store.vllm_key)."""
+def deploy_vllm_apps(apps: list[VLLMApp], *, python: str | None, key: str) -> None:
+    """Build and run each model's app from a Ray task in the vLLM environment (``python``,
+    or this one), all at once; returns once every app's replicas are ready, raises if one
+    fails to start. ``key``: what the replicas require of every request
+    (secrets_store.vllm_key)."""
     import ray
 
-    runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
-    # the replicas inherit them (build_vllm_app merges the task's environment)
-    runtime_env["env_vars"] = {**args.env_vars(), KEY_ENV: key}
-    task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
-    ray.get(task.remote(args.model_dump(mode="json"), name, route_prefix), timeout=DEPLOY_TIMEOUT_S)
+    refs = []
+    for app in apps:
+        runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
+        # the replicas inherit them (build_vllm_app merges the task's environment)
+        runtime_env["env_vars"] = {**app.args.env_vars(), KEY_ENV: key}
+        task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
+        refs.append(task.remote(app.args.model_dump(mode="json"), app.name, app.route_prefix))
+    ray.get(refs, timeout=DEPLOY_TIMEOUT_S)

@@ -104,7 +104,7 @@ def serve_command(args: argparse.Namespace) -> int:
     while not stop.wait(2.0):
         tree.remember()  # HAProxy reloads start new processes
     print("lmwebui: shutting down", flush=True)
-    apps = [APP_NAME, settings.vllm.app_name] if settings.vllm.models else [APP_NAME]
+    apps = [APP_NAME, *(app.name for app in settings.vllm.apps())]
     serve_runtime.shutdown(apps, started_ray, tree)
     serve_runtime.exit_now(1 if failed.is_set() else 0)  # skips Ray's slow atexit hooks
 
@@ -176,22 +176,16 @@ def _serve_until(
 
 
 def _deploy_vllm(settings: Settings) -> None:
-    """The vLLM models (``vllm.models``) as a second app, in their own environment."""
-    vllm = settings.vllm
-    if not vllm.models:
+    """The vLLM models (``vllm.models``), an app each, in their own environment."""
+    apps = settings.vllm.apps()
+    if not apps:
         return
-    from deployments.chat_vllm import deploy_vllm_app
+    from deployments.chat_vllm import deploy_vllm_apps
     from lmwebui.secrets_store import load_secrets, vllm_key
 
-    deploy_vllm_app(
-        vllm.app_args(),
-        name=vllm.app_name,
-        route_prefix=vllm.route_prefix,
-        python=vllm.python,
-        key=vllm_key(load_secrets(settings)),
-    )
-    names = ", ".join(m.model_id for m in vllm.models)
-    print(f"lmwebui: vLLM models ready at {vllm.route_prefix}/v1: {names}", flush=True)
+    deploy_vllm_apps(apps, python=settings.vllm.python, key=vllm_key(load_secrets(settings)))
+    routes = ", ".join(f"{app.model_id} at {app.route_prefix}/v1" for app in apps)
+    print(f"lmwebui: vLLM models ready: {routes}", flush=True)
 
 
 def _refresh_targets_until(stop: threading.Event, settings: Settings) -> None:

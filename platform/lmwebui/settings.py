@@ -96,8 +96,9 @@ class ChatSettings(BaseSettings):
     openai_timeout_s: float = Field(60.0, gt=0, description="Upstream request timeout.")
     vllm_base_url: str | None = Field(
         None,
-        description="OpenAI-compatible URL of a vLLM app; enables provider vllm (None: the "
-        "app of `vllm.models` through the local Serve proxy, when there are any).",
+        description="OpenAI-compatible URL of one vLLM server; enables provider vllm (None: "
+        "the apps of `vllm.models`, one per model, through the local Serve proxy, when there "
+        "are any; set with `vllm.models`: the first model's app at this address).",
     )
     vllm_default_model: str | None = Field(
         None, description="Default model for provider vllm (None: the first of vllm.models)."

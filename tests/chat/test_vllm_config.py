@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -101,16 +102,41 @@ def test_real_llm_config_accepts_it() -> None:
     assert done.stdout.split("\n")[-5:-1] == ["qwen-0.5b gpu None", keyed, "g cpu None", keyed]
 
 
-def test_one_model_only_and_never_the_open_router() -> None:
-    """Several models would need ray.serve.llm's OpenAI router as the app's HTTP ingress,
-    which the platform's key does not cover: refused, in the settings and in the args."""
-    two = [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]
-    with pytest.raises(ValidationError, match="one vLLM model"):
+def test_one_app_per_model_and_never_the_open_router() -> None:
+    """Several models in one app would need ray.serve.llm's OpenAI router as its HTTP
+    ingress, which the platform's key does not cover: the settings' models each get an app
+    of their own (own name and route), and an app's args hold exactly one model."""
+    two = [CPU_MODEL, {**CPU_MODEL, "model_id": "h", "max_model_len": 1024}]
+    with pytest.raises(ValidationError, match="one vLLM model per application"):
         VLLMAppArgs.model_validate({"models": two})
-    with pytest.raises(ValidationError, match="one vLLM model"):
-        VLLMSettings.model_validate({"models": two})
+    apps = VLLMSettings.model_validate({"models": two}).apps()
+    assert [(a.name, a.route_prefix, a.model_id) for a in apps] == [
+        ("lmwebui-vllm", "/vllm", "g"),
+        ("lmwebui-vllm-1", "/vllm-1", "h"),
+    ]
+    assert apps[1].args.models[0].max_model_len == 1024
+    assert apps[1].base_url(8000) == "http://127.0.0.1:8000/vllm-1/v1"
+    custom = VLLMSettings.model_validate({"models": two, "app_name": "v", "route_prefix": "/x"})
+    assert [(a.name, a.route_prefix) for a in custom.apps()] == [("v", "/x"), ("v-1", "/x-1")]
+    with pytest.raises(ValidationError, match="distinct"):
+        VLLMSettings.model_validate({"models": [CPU_MODEL, CPU_MODEL]})
+    assert VLLMSettings().apps() == []
     with pytest.raises(ValidationError):  # the router switch is gone
         VLLMAppArgs.model_validate({"models": [CPU_MODEL], "direct_streaming": False})
     cfg = VLLMAppArgs.model_validate({"models": [CPU_MODEL]}).to_serving_args()
     assert set(cfg) == {"llm_configs"}
     assert cfg["llm_configs"][0]["server_cls"] == "deployments.vllm_server:LLMServer"
+
+
+def test_serve_config_args_pick_a_model_of_the_settings(tmp_path: Path) -> None:
+    """serve_config.yaml's vLLM apps: `args: {}` is the settings' first model, `{app: n}` the
+    n-th; one that the settings do not have is refused rather than built empty."""
+    from deployments.chat_vllm import _resolve
+
+    two = [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]
+    settings = {"data_dir": str(tmp_path), "vllm": {"models": two}}
+    assert _resolve({"settings": settings}).models[0].model_id == "g"
+    assert _resolve({"settings": settings, "app": 1}).models[0].model_id == "h"
+    with pytest.raises(ValueError, match="2 vLLM model"):
+        _resolve({"settings": settings, "app": 2})
+    assert _resolve({"models": [CPU_MODEL]}).models[0].model_id == "g"

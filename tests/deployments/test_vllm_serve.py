@@ -1,6 +1,7 @@
-"""vLLM for real: `lmwebui serve` with one vLLM replica (vLLM's CPU build, from the second
-environment `make vllm-env` builds, on the model `make vllm-model` converts from the bundled
-GGUF) beside ChatGGUF, checked through HTTP, the WebSocket and the openai SDK."""
+"""vLLM for real: `lmwebui serve` with two vLLM models, an app and a replica each (vLLM's
+CPU build, from the second environment `make vllm-env` builds, on the model `make
+vllm-model` converts from the bundled GGUF, under two ids) beside ChatGGUF, checked through
+HTTP, the WebSocket and the openai SDK."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.support.vllm import MODEL_ID, app_headers, engine_metric, ensure_vllm
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 V1_MODEL = f"vllm/{MODEL_ID}"
+SECOND_ID = f"{MODEL_ID}-b"  # the same weights as a second model: its own app at /vllm-1
 LONG = "Count from 1 to 2000, one number per line."
 
 
@@ -55,7 +57,8 @@ def _vllm_listed(server: LiveServer, headers: dict[str, str]) -> bool:
         r = httpx.get(f"{server.url}/v1/models", headers=headers, timeout=60)
     except httpx.TimeoutException:
         return False
-    return r.status_code == 200 and any(m["id"] == V1_MODEL for m in r.json()["data"])
+    ids = {m["id"] for m in r.json()["data"]} if r.status_code == 200 else set()
+    return {V1_MODEL, f"vllm/{SECOND_ID}"} <= ids
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,12 @@ def vllm_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMPlat
         base / "data",
         env={
             "LMWEBUI_VLLM__PYTHON": str(setup.python),
-            "LMWEBUI_VLLM__MODELS": setup.models_setting(),
+            "LMWEBUI_VLLM__MODELS": json.dumps(
+                [
+                    *json.loads(setup.models_setting()),
+                    *json.loads(setup.models_setting(model_id=SECOND_ID, cpu_kvcache_gb=1)),
+                ]
+            ),
             "LMWEBUI_RAG__ENABLED": "false",
             "LMWEBUI_CHAT__N_SLOTS": "4",
             "LMWEBUI_RATE_LIMITS__AUTH": "60/minute",  # every test logs in from 127.0.0.1
@@ -113,7 +121,7 @@ def test_models_and_rest_chat(vllm_platform: VLLMPlatform) -> None:
     h = login(server.url, "vllm-rest@example.com")
     cards = httpx.get(f"{server.url}/v1/models", headers=h, timeout=30).json()["data"]
     vllm_cards = [c for c in cards if c["provider"] == "vllm"]
-    assert [c["id"] for c in vllm_cards] == [V1_MODEL]
+    assert sorted(c["id"] for c in vllm_cards) == [V1_MODEL, f"vllm/{SECOND_ID}"]
     assert any(c["provider"] == "gguf" for c in cards)  # beside ChatGGUF
     health = httpx.get(f"{server.url}/api/health", timeout=30).json()
     assert health["components"]["vllm"] is True and health["components"]["ChatGGUF"] is True
@@ -148,6 +156,38 @@ def test_the_vllm_app_serves_only_the_platform(vllm_platform: VLLMPlatform) -> N
     key = app_headers(server.data_dir)
     listed = httpx.get(f"{app}/v1/models", headers=key, timeout=30)
     assert listed.status_code == 200 and listed.json()["data"][0]["id"] == MODEL_ID
+    # the second model's app: guarded alike, and it serves that model only
+    second = f"{server.url}/vllm-1"
+    for headers in ({}, h):
+        assert httpx.get(f"{second}/v1/models", headers=headers, timeout=30).status_code == 401
+        r = httpx.post(f"{second}/tokenize", headers=headers, json={"prompt": "x"}, timeout=30)
+        assert r.status_code == 401
+    listed = httpx.get(f"{second}/v1/models", headers=key, timeout=30)
+    assert [m["id"] for m in listed.json()["data"]] == [SECOND_ID]
+
+
+def test_each_model_is_answered_by_its_own_app(vllm_platform: VLLMPlatform) -> None:
+    """A request names its model; the ingress sends it to that model's app (one app per
+    model: several in one app would need ray.serve.llm's unguarded router)."""
+    server = vllm_platform.server
+    h = login(server.url, "vllm-second@example.com")
+    events = _ws_turn(server, h, model=SECOND_ID, message="Say hello.", max_tokens=12)
+    assert events[-1]["type"] == "final_answer", events[-3:]
+    r = httpx.post(
+        f"{server.url}/api/chat",
+        headers=h,
+        timeout=180,
+        json={"message": "Hi", "provider": "vllm", "model": SECOND_ID, "max_tokens": 8},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == SECOND_ID and r.json()["usage"]["completion_tokens"] > 0
+    r = httpx.post(
+        f"{server.url}/api/chat",
+        headers=h,
+        timeout=60,
+        json={"message": "Hi", "provider": "vllm", "model": "not-served", "max_tokens": 8},
+    )
+    assert r.status_code == 404 and r.json()["error_code"] == "MODEL_NOT_FOUND"
 
 
 def test_ws_stream_usage_and_deep_thinking(vllm_platform: VLLMPlatform) -> None:

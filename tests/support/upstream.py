@@ -37,6 +37,8 @@ class FakeUpstream:
     script: list[tuple[dict[str, Any], str | None]] | None = None
     # seconds between streamed chunks (0: the whole answer in one write)
     chunk_delay: float = 0.0
+    # route prefix ("/vllm-1") -> the one model GET <prefix>/v1/models lists (empty: MODEL_CARD)
+    models_by_route: dict[str, str] = field(default_factory=dict)
 
     def fail_with(self, status: int, headers: dict[str, str] | None = None) -> None:
         self.failure = (status, headers or {})
@@ -78,7 +80,12 @@ def _handler(state: FakeUpstream) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.endswith("/models") and state.failure is None and not state.redirect_to:
                 self._record()
-                listing = {"object": "list", "data": [MODEL_CARD]}
+                cards = [
+                    {**MODEL_CARD, "id": model}
+                    for route, model in state.models_by_route.items()
+                    if self.path.startswith(route + "/")
+                ]
+                listing = {"object": "list", "data": cards or [MODEL_CARD]}
                 self._send(200, json.dumps(listing).encode(), {"Content-Type": "application/json"})
                 return
             self.do_POST()

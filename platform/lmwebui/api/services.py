@@ -12,6 +12,7 @@ from lmwebui.auth.tokens import TokenCodec
 from lmwebui.chat.conversations import ConversationStore
 from lmwebui.chat.engines.base import ChatEngine, EngineCapabilities
 from lmwebui.chat.engines.vllm_engine import VLLMChatEngine
+from lmwebui.chat.engines.vllm_router import VLLMRouter
 from lmwebui.chat.provider_keys import ProviderKeyService
 from lmwebui.chat.providers import OpenAIEngines, ProviderRegistry
 from lmwebui.chat.service import ChatService
@@ -77,20 +78,33 @@ def build_providers(
 ) -> ProviderRegistry:
     chat = settings.chat
     engines = runtime.chat_engines(settings) if runtime.chat_engines else {}
-    vllm_models = settings.vllm.models
-    vllm_url = chat.vllm_base_url or (
-        settings.vllm.base_url(settings.http_port) if vllm_models else None
-    )
-    if vllm_url:
-        first = vllm_models[0] if vllm_models else None
+    apps = settings.vllm.apps()
+    if chat.vllm_base_url:  # a vLLM server elsewhere, or the first app at another address
+        first = apps[0].args.models[0] if apps else None
         engines["vllm"] = VLLMChatEngine(
-            vllm_url,
+            chat.vllm_base_url,
             chat.openai_timeout_s,
             EngineCapabilities(
                 default_model=chat.vllm_default_model or (first.model_id if first else None),
                 context_tokens=first.max_model_len if first else None,
             ),
-            key=vllm_key(secrets) if vllm_models else None,  # the platform's own app
+            key=vllm_key(secrets) if apps else None,  # the platform's own app
+        )
+    elif apps:  # the platform's own vLLM apps, one per model
+        engines["vllm"] = VLLMRouter(
+            {
+                app.model_id: VLLMChatEngine(
+                    app.base_url(settings.http_port),
+                    chat.openai_timeout_s,
+                    EngineCapabilities(
+                        default_model=app.model_id,
+                        context_tokens=app.args.models[0].max_model_len,
+                    ),
+                    key=vllm_key(secrets),
+                )
+                for app in apps
+            },
+            chat.vllm_default_model,
         )
     key = chat.openai_api_key.get_secret_value() if chat.openai_api_key else None
     upstream = OpenAIEngines(
@@ -108,7 +122,7 @@ def engine_probes(providers: ProviderRegistry) -> dict[str, Probe]:
     """Engines the platform serves through over HTTP are components of /api/health (the
     vLLM app: its own Serve app, or a vLLM server at chat.vllm_base_url)."""
     vllm = providers.engines.get("vllm")
-    return {"vllm": vllm.ready} if isinstance(vllm, VLLMChatEngine) else {}
+    return {"vllm": vllm.ready} if isinstance(vllm, VLLMChatEngine | VLLMRouter) else {}
 
 
 async def build_services(settings: Settings, runtime: Runtime) -> Services:

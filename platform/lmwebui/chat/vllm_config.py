@@ -21,8 +21,9 @@ CPU_ENGINE_DEFAULTS: dict[str, Any] = {"enforce_eager": True, "max_num_seqs": 16
 # The LLMServer the replicas run: ray.serve.llm's behind the platform's key (vllm_guard.py)
 SERVER_CLS = "deployments.vllm_server:LLMServer"
 ONE_MODEL = (
-    "the platform serves one vLLM model: several need ray.serve.llm's OpenAI router, whose "
-    "HTTP routes on the platform's port the platform cannot put behind its key yet"
+    "one vLLM model per application: several in one need ray.serve.llm's OpenAI router, "
+    "whose HTTP routes on the platform's port the platform cannot put behind its key "
+    "(each model in `vllm.models` gets an application of its own)"
 )
 
 
@@ -94,6 +95,16 @@ def _at_most_one(models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
 
 AtMostOneModel = Annotated[list[VLLMModelArgs], AfterValidator(_at_most_one)]
 
+
+def _distinct(models: list[VLLMModelArgs]) -> list[VLLMModelArgs]:
+    ids = [m.model_id for m in models]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"model_id must be distinct: {', '.join(ids)}")
+    return models
+
+
+DistinctModels = Annotated[list[VLLMModelArgs], AfterValidator(_distinct)]
+
 # ray.serve.llm reads it when the app is built and in each replica (deployments/chat_vllm.py)
 DIRECT_STREAMING_ENV = "RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"
 
@@ -119,11 +130,11 @@ class VLLMSettings(BaseSettings):
     """vLLM replicas beside ChatGGUF (none by default). ``LMWEBUI_VLLM__MODELS`` is a JSON
     list of :class:`VLLMModelArgs`."""
 
-    models: AtMostOneModel = Field(
+    models: DistinctModels = Field(
         default_factory=list,
-        description="The vLLM model to serve, a list of at most one (model_id, model_source: "
-        "a Hugging Face id or folder, device gpu|cpu, replicas, accelerator_type, "
-        "engine_kwargs); empty: no vLLM.",
+        description="The vLLM models to serve (model_id, model_source: a Hugging Face id or "
+        "folder, device gpu|cpu, replicas, accelerator_type, engine_kwargs), each its own "
+        "Serve application (`apps`); empty: no vLLM.",
     )
     python: str | None = Field(
         None,
@@ -131,14 +142,41 @@ class VLLMSettings(BaseSettings):
         "py_executable; `make vllm-env` builds .venv-vllm/bin/python). None: the platform's "
         "own environment (the `gpu` extra) or the image's on KubeRay.",
     )
-    app_name: str = Field("lmwebui-vllm", description="Serve application of the vLLM models.")
+    app_name: str = Field(
+        "lmwebui-vllm",
+        description="Serve application of the first vLLM model; the n-th after it (n = 1, "
+        "2, ...) is `<app_name>-<n>`.",
+    )
     route_prefix: str = Field(
-        "/vllm", pattern=r"^/[A-Za-z0-9_-]+$", description="HTTP route of the vLLM app."
+        "/vllm",
+        pattern=r"^/[A-Za-z0-9_-]+$",
+        description="HTTP route of the first vLLM model's application; the n-th after it "
+        "is at `<route_prefix>-<n>`.",
     )
 
-    def app_args(self) -> VLLMAppArgs:
-        return VLLMAppArgs(models=self.models)
+    def apps(self) -> list[VLLMApp]:
+        """One Serve application per model, in the order of ``models``."""
+        return [
+            VLLMApp(
+                name=self.app_name + (f"-{i}" if i else ""),
+                route_prefix=self.route_prefix + (f"-{i}" if i else ""),
+                args=VLLMAppArgs(models=[model]),
+            )
+            for i, model in enumerate(self.models)
+        ]
+
+
+class VLLMApp(BaseModel):
+    """One vLLM model's Serve application: its name, HTTP route and arguments."""
+
+    name: str = Field(description="Serve application name.")
+    route_prefix: str = Field(description="HTTP route on the platform's port.")
+    args: VLLMAppArgs = Field(description="What `build_vllm_app` builds (one model).")
+
+    @property
+    def model_id(self) -> str:
+        return self.args.models[0].model_id
 
     def base_url(self, http_port: int) -> str:
-        """The vLLM app's OpenAI URL through the Serve proxy on the ingress's own node."""
+        """The app's OpenAI URL through the Serve proxy on the ingress's own node."""
         return f"http://127.0.0.1:{http_port}{self.route_prefix}/v1"
