@@ -11,9 +11,9 @@ Each model is an application of its own (``VLLMSettings.apps``: ``lmwebui-vllm``
 ``/vllm``, then ``lmwebui-vllm-1`` at ``/vllm-1``, ...): the replica of a one-model app is
 its HTTP ingress (direct streaming), which the platform's key can guard.
 
-- ``lmwebui serve`` calls :func:`deploy_vllm_apps` after the platform app: one Ray task per
-  model in the vLLM environment builds its app and ``serve.run``s it, and the replicas
-  inherit the task's runtime environment.
+- ``lmwebui serve`` calls :func:`deploy_vllm_apps` after the platform app: a Ray task in
+  the vLLM environment builds every model's app and ``serve.run_many``s them, and the
+  replicas inherit the task's runtime environment.
 - ``serve_config.yaml``: an application per model with ``import_path:
   deployments.chat_vllm:build_vllm_app`` and, for a second environment, ``runtime_env:
   {py_executable: ...}`` and ``env_vars: {RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING: "1"}``;
@@ -41,8 +41,8 @@ DEPLOY_TIMEOUT_S = 900.0
 def build_vllm_app(args: dict[str, Any] | None = None) -> Application:
     """The OpenAI app of ``args`` (``VLLMAppArgs``; without ``models``, the settings')."""
     import ray
-    from ray.serve.llm import build_openai_app  # needs vLLM
 
+    build_openai_app = _import_build_openai_app()
     if os.environ.get(DIRECT_STREAMING_ENV) != "1":
         # ray.serve.llm decides from its environment when first imported; without it, its
         # OpenAI router would be the app's HTTP ingress, outside the platform's key
@@ -62,6 +62,23 @@ def build_vllm_app(args: dict[str, Any] | None = None) -> Application:
         )
     app: Application = build_openai_app(serving)
     return app
+
+
+def _import_build_openai_app() -> Any:
+    """ray.serve.llm's builder (needs vLLM). Its import registers backends in Ray's
+    internal KV, check-then-put: a process importing it at the same moment as another
+    (serve_config.yaml's vLLM apps are built side by side) can fail with "... is already
+    registered". Python drops the half-imported modules, and the next import finds them
+    registered."""
+    for attempt in range(3):
+        try:
+            from ray.serve.llm import build_openai_app
+
+            return build_openai_app
+        except ValueError as exc:
+            if "already registered" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _resolve(args: dict[str, Any]) -> VLLMAppArgs:
@@ -93,24 +110,34 @@ def _merge_env(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _deploy(args: dict[str, Any], name: str, route_prefix: str) -> None:
+def _deploy(apps: list[tuple[dict[str, Any], str, str]]) -> None:
+    """(args, name, route prefix) of each app, run together. One process builds them all:
+    ray.serve.llm registers its backends in Ray's internal KV on import, check-then-put,
+    and two processes importing it at once fail (measured: "kv_connector_backend
+    'MultiConnector' is already registered"); once the first import has registered them,
+    the replicas only read."""
     from ray import serve
 
-    serve.run(build_vllm_app(args), name=name, route_prefix=route_prefix, blocking=False)
+    targets = [
+        serve.RunTarget(build_vllm_app(args), name=name, route_prefix=prefix)
+        for args, name, prefix in apps
+    ]
+    serve.run_many(targets)
 
 
 def deploy_vllm_apps(apps: list[VLLMApp], *, python: str | None, key: str) -> None:
-    """Build and run each model's app from a Ray task in the vLLM environment (``python``,
-    or this one), all at once; returns once every app's replicas are ready, raises if one
+    """Build and run each model's app from one Ray task in the vLLM environment
+    (``python``, or this one); returns once every app's replicas are ready, raises if one
     fails to start. ``key``: what the replicas require of every request
     (secrets_store.vllm_key)."""
     import ray
 
-    refs = []
-    for app in apps:
-        runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
-        # the replicas inherit them (build_vllm_app merges the task's environment)
-        runtime_env["env_vars"] = {**app.args.env_vars(), KEY_ENV: key}
-        task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
-        refs.append(task.remote(app.args.model_dump(mode="json"), app.name, app.route_prefix))
-    ray.get(refs, timeout=DEPLOY_TIMEOUT_S)
+    if not apps:
+        return
+    runtime_env: dict[str, Any] = {"py_executable": python} if python else {}
+    # the replicas inherit them (build_vllm_app merges the task's environment); every
+    # app's are the same (VLLMAppArgs.env_vars)
+    runtime_env["env_vars"] = {**apps[0].args.env_vars(), KEY_ENV: key}
+    task = ray.remote(num_cpus=0, max_retries=0)(_deploy).options(runtime_env=runtime_env)
+    described = [(app.args.model_dump(mode="json"), app.name, app.route_prefix) for app in apps]
+    ray.get(task.remote(described), timeout=DEPLOY_TIMEOUT_S)

@@ -60,6 +60,8 @@ def test_cpu_model_places_on_cpus() -> None:
     assert llm["engine_kwargs"]["enforce_eager"] is True
     assert "gpu_memory_utilization" not in llm["engine_kwargs"]
     assert llm["runtime_env"]["env_vars"]["VLLM_CPU_KVCACHE_SPACE"] == "2"
+    # one Ray CPU per CPU model (the engine's bundle), so two fit a 2-CPU node
+    assert llm["deployment_config"]["ray_actor_options"] == {"num_cpus": 0}
     # one model: its LLMServer is the app's ingress (no router deployment)
     assert "ingress_deployment_config" not in cfg
     assert VLLMAppArgs.model_validate({"models": [CPU_MODEL]}).env_vars() == {

@@ -81,6 +81,11 @@ class VLLMModelArgs(BaseModel):
         if cpu:
             # without it ray.serve.llm places the engine on {'GPU': 1} and waits forever
             cfg["accelerator_config"] = {"kind": "cpu"}
+            # The engine's bundle reserves one Ray CPU; the replica actor beside it (its HTTP
+            # front) would add one more to the same bundle, so two CPU models did not fit a
+            # 2-CPU node (the second waited for a placement group forever). ChatGGUF's
+            # replicas reserve none either (deployments/config.py).
+            cfg["deployment_config"]["ray_actor_options"] = {"num_cpus": 0}
             cfg["runtime_env"] = {"env_vars": {"VLLM_CPU_KVCACHE_SPACE": str(self.cpu_kvcache_gb)}}
         elif self.accelerator_type:
             cfg["accelerator_type"] = self.accelerator_type
