@@ -18,7 +18,7 @@ from tests.support.gguf_fixtures import LIVE_ADMIN
 from tests.support.hub_server import Hub
 from tests.support.live import LiveServer, start_server
 
-AUTH_LIMIT = "30/minute"  # every test in the session logs in from 127.0.0.1
+AUTH_LIMIT = "30/minute"  # per address; test users log in from their own (live.login)
 CLUSTER_NODES = int(os.environ.get("LMWEBUI_TEST_CLUSTER_NODES", "0") or 0)
 
 

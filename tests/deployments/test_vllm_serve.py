@@ -78,7 +78,7 @@ def vllm_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMPlat
             ),
             "LMWEBUI_RAG__ENABLED": "false",
             "LMWEBUI_CHAT__N_SLOTS": "4",
-            "LMWEBUI_RATE_LIMITS__AUTH": "60/minute",  # every test logs in from 127.0.0.1
+            "LMWEBUI_RATE_LIMITS__AUTH": "60/minute",  # per client address (live.login)
             "LMWEBUI_METRICS_EXPORT_PORT": str(metrics_port),
         },
         ready_timeout=900,  # /api/health is ready once the vLLM app is (its component)
