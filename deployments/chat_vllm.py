@@ -84,11 +84,14 @@ def _import_build_openai_app() -> Any:
 def _resolve(args: dict[str, Any]) -> VLLMAppArgs:
     if args.get("models"):
         return VLLMAppArgs.model_validate(args)
+    unknown = set(args) - {"settings", "app"}
+    if unknown:
+        raise ValueError(f"unknown vLLM app args: {', '.join(sorted(unknown))}")
     from lmwebui.settings import load_settings
 
     apps = load_settings(**args.get("settings", {})).vllm.apps()
-    index = int(args.get("app", 0))
-    if not 0 <= index < len(apps):
+    index = args.get("app", 0)
+    if type(index) is not int or not 0 <= index < len(apps):
         raise ValueError(f"app {index}: the settings name {len(apps)} vLLM model(s)")
     return apps[index].args
 

@@ -60,14 +60,19 @@ def load_secrets(settings: Settings) -> Secrets:
     return Secrets(jwt_secret=jwt_secret, fernet_key=fernet_key)
 
 
+def _derived(secrets_: Secrets, purpose: bytes) -> str:
+    """A key for one purpose, derived from the JWT secret so every process that has the
+    secrets agrees on it without storing more."""
+    return hmac.new(secrets_.jwt_secret.encode(), purpose, hashlib.sha256).hexdigest()
+
+
 def vllm_key(secrets_: Secrets) -> str:
-    """The key the vLLM app requires of every request (chat/vllm_guard.py), derived from the
-    JWT secret so every ingress replica and the app's builder agree without storing more."""
-    return hmac.new(secrets_.jwt_secret.encode(), b"lmwebui vllm app", hashlib.sha256).hexdigest()
+    """The key the vLLM apps require of every request (chat/vllm_guard.py)."""
+    return _derived(secrets_, b"lmwebui vllm app")
 
 
 def proxy_key(secrets_: Secrets) -> str:
     """The value the platform's HAProxy puts beside the client address it saw
     (serve_runtime.bind_haproxy_side_listeners, api/peer.py): the replicas believe that
-    address only from a request that carries it. Derived like `vllm_key`."""
-    return hmac.new(secrets_.jwt_secret.encode(), b"lmwebui proxy peer", hashlib.sha256).hexdigest()
+    address only from a request that carries it."""
+    return _derived(secrets_, b"lmwebui proxy peer")

@@ -98,7 +98,8 @@ class ChatSettings(BaseSettings):
         None,
         description="OpenAI-compatible URL of one vLLM server; enables provider vllm (None: "
         "the apps of `vllm.models`, one per model, through the local Serve proxy, when there "
-        "are any; set with `vllm.models`: the first model's app at this address).",
+        "are any; set beside `vllm.models`, which must then name one model: its app at this "
+        "address).",
     )
     vllm_default_model: str | None = Field(
         None, description="Default model for provider vllm (None: the first of vllm.models)."
@@ -298,6 +299,17 @@ class Settings(BaseSettings):
         elif not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_vllm_server(self) -> Settings:
+        # chat.vllm_base_url is one server: the models after the first would be deployed
+        # and never reached
+        if self.chat.vllm_base_url and len(self.vllm.models) > 1:
+            raise ValueError(
+                "chat.vllm_base_url names one vLLM server: with several vllm.models leave it "
+                "unset (the ingress reaches each model's app through its node's proxy)"
             )
         return self
 

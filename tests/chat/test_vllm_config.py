@@ -139,6 +139,21 @@ def test_serve_config_args_pick_a_model_of_the_settings(tmp_path: Path) -> None:
     settings = {"data_dir": str(tmp_path), "vllm": {"models": two}}
     assert _resolve({"settings": settings}).models[0].model_id == "g"
     assert _resolve({"settings": settings, "app": 1}).models[0].model_id == "h"
-    with pytest.raises(ValueError, match="2 vLLM model"):
-        _resolve({"settings": settings, "app": 2})
+    for bad in (2, -1, "1", True):
+        with pytest.raises(ValueError, match="2 vLLM model"):
+            _resolve({"settings": settings, "app": bad})
+    with pytest.raises(ValueError, match="unknown vLLM app args: model"):
+        _resolve({"settings": settings, "model": "h"})  # a typo is refused, not ignored
     assert _resolve({"models": [CPU_MODEL]}).models[0].model_id == "g"
+
+
+def test_one_vllm_server_url_takes_one_model(tmp_path: Path) -> None:
+    """chat.vllm_base_url is one server: beside several models it would leave all but the
+    first deployed and unreachable, so that combination is refused."""
+    from lmwebui.settings import Settings
+
+    two = [CPU_MODEL, {**CPU_MODEL, "model_id": "h"}]
+    url = {"vllm_base_url": "http://head:8000/vllm/v1"}
+    with pytest.raises(ValidationError, match="one vLLM server"):
+        Settings(data_dir=tmp_path, chat=url, vllm={"models": two})
+    assert Settings(data_dir=tmp_path, chat=url, vllm={"models": two[:1]}).chat.vllm_base_url
